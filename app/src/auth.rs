@@ -1,0 +1,156 @@
+//! Accounts as the UI sees them: the signed-in user, the server functions that register,
+//! log in and log out, and (server side) the capability the server must provide.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A shopper's account, as shown in the UI. Never carries the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Database id.
+    pub id: i64,
+    /// Login email, stored lower-cased.
+    pub email: String,
+    /// Name shown in the header.
+    pub display_name: String,
+    /// The day the account was created, `YYYY-MM-DD` (UTC).
+    pub member_since: String,
+}
+
+/// Creates an account and logs the new shopper in.
+#[server(endpoint = "register")]
+pub async fn register(
+    email: String,
+    display_name: String,
+    password: String,
+) -> Result<User, AppError> {
+    let request = ssr::RequestContext::get().await?;
+    let result = request
+        .accounts
+        .register(&request.session, request.client_ip, email, display_name, password)
+        .await;
+    ssr::respond(result)
+}
+
+/// Logs a shopper in. Any failure reads the same whether or not the account exists.
+#[server(endpoint = "login")]
+pub async fn log_in(email: String, password: String) -> Result<User, AppError> {
+    let request = ssr::RequestContext::get().await?;
+    let result = request
+        .accounts
+        .log_in(&request.session, request.client_ip, email, password)
+        .await;
+    ssr::respond(result)
+}
+
+/// Logs out: the session is deleted on the server and its cookie removed.
+#[server(endpoint = "logout")]
+pub async fn log_out() -> Result<(), AppError> {
+    let request = ssr::RequestContext::get().await?;
+    let result = request.accounts.log_out(&request.session).await;
+    ssr::respond(result)
+}
+
+/// The logged-in shopper, if any. Read-only.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let request = ssr::RequestContext::get().await?;
+    let result = request.accounts.current_user(&request.session).await;
+    ssr::respond(result)
+}
+
+/// Server-side half of accounts: what `app` needs from the server, provided as context.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+
+    use axum::extract::ConnectInfo;
+    use leptos::prelude::*;
+    pub use tower_sessions::Session;
+
+    use super::User;
+    use crate::error::AppError;
+
+    /// Account operations the server implements (password policy, hashing, throttling,
+    /// storage and session rules all live behind this trait).
+    #[async_trait::async_trait]
+    pub trait Accounts: Send + Sync + 'static {
+        /// Validates the form, creates the account and logs it in on `session`.
+        async fn register(
+            &self,
+            session: &Session,
+            client_ip: Option<IpAddr>,
+            email: String,
+            display_name: String,
+            password: String,
+        ) -> Result<User, AppError>;
+
+        /// Checks the credentials (throttled per account and per address) and, on success,
+        /// rotates the session id and stores the user in the session.
+        async fn log_in(
+            &self,
+            session: &Session,
+            client_ip: Option<IpAddr>,
+            email: String,
+            password: String,
+        ) -> Result<User, AppError>;
+
+        /// Deletes the session on the server.
+        async fn log_out(&self, session: &Session) -> Result<(), AppError>;
+
+        /// The user of `session`, if it is logged in and has not expired.
+        async fn current_user(&self, session: &Session) -> Result<Option<User>, AppError>;
+    }
+
+    /// The shared handle server functions find in their context.
+    pub type SharedAccounts = Arc<dyn Accounts>;
+
+    /// What a server function needs about the request it serves.
+    pub struct RequestContext {
+        /// The accounts capability.
+        pub accounts: SharedAccounts,
+        /// The request's session (created lazily by tower-sessions).
+        pub session: Session,
+        /// The peer address, when the server runs with connect info.
+        pub client_ip: Option<IpAddr>,
+    }
+
+    impl RequestContext {
+        /// Reads the context and extractors of the current server-function call.
+        pub async fn get() -> Result<Self, AppError> {
+            let accounts = use_context::<SharedAccounts>().ok_or_else(|| {
+                tracing::error!("accounts capability missing from the server-function context");
+                AppError::Internal
+            })?;
+            let session = leptos_axum::extract::<Session>().await.map_err(|e| {
+                tracing::error!(error = %e, "session layer missing");
+                AppError::Internal
+            })?;
+            let client_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                .await
+                .ok()
+                .map(|ConnectInfo(addr)| addr.ip());
+            Ok(Self {
+                accounts,
+                session,
+                client_ip,
+            })
+        }
+    }
+
+    /// Sets the response status from the error, so clients and logs see 401/409/422/429
+    /// rather than a blanket 500.
+    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(status) = axum::http::StatusCode::from_u16(error.status_code()) {
+                    options.set_status(status);
+                }
+            }
+        }
+        result
+    }
+}

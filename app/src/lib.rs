@@ -1,0 +1,120 @@
+//! Curio's user interface: the HTML shell, the router and the pages.
+//!
+//! Built twice: natively with `ssr` (server rendering and server functions, linked into
+//! the `curio` binary) and to WASM with `hydrate` (the browser side).
+
+pub mod auth;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+use auth::{LogIn, LogOut, Register, User};
+use error::AppError;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The account actions and the signed-in user, shared by the header and the pages.
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    /// Log-in form action.
+    pub log_in: ServerAction<LogIn>,
+    /// Log-out button action.
+    pub log_out: ServerAction<LogOut>,
+    /// Registration form action.
+    pub register: ServerAction<Register>,
+    /// The signed-in user, refetched after every account action.
+    pub user: Resource<Result<Option<User>, AppError>>,
+}
+
+/// The root component.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    let log_in = ServerAction::<LogIn>::new();
+    let log_out = ServerAction::<LogOut>::new();
+    let register = ServerAction::<Register>::new();
+    let user = Resource::new(
+        move || {
+            (
+                log_in.version().get(),
+                log_out.version().get(),
+                register.version().get(),
+            )
+        },
+        |_| auth::current_user(),
+    );
+    provide_context(AuthContext {
+        log_in,
+        log_out,
+        register,
+        user,
+    });
+
+    // Effects run only in the browser: this marks the page as hydrated, so end-to-end
+    // tests know when client-side interaction is live.
+    Effect::new(move |_| mark_hydrated());
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/curio.css"/>
+        <Title text="Curio"/>
+        <Router>
+            <pages::Header/>
+            <main class="page">
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=StaticSegment("") view=pages::HomePage/>
+                    <Route path=StaticSegment("login") view=pages::LoginPage/>
+                    <Route path=StaticSegment("register") view=pages::RegisterPage/>
+                    <Route path=StaticSegment("account") view=pages::AccountPage/>
+                </Routes>
+            </main>
+            <footer class="site-footer">"Curio — a shop that learns what you like."</footer>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn mark_hydrated() {
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        // Setting an attribute on <body> cannot fail in a browser; ignore the Result.
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn mark_hydrated() {}
+
+/// The WASM entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,187 @@
+//! The pages of the walking skeleton: home, register, log in, account, not found, and the
+//! header that shows who is logged in.
+
+use leptos::prelude::*;
+use leptos::reactive::signal::MappedSignal;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+
+use crate::auth::{LogIn, Register};
+use crate::error::AppError;
+use crate::AuthContext;
+
+/// The site header: brand, and either the shopper's name with a log-out button or links
+/// to log in and register.
+#[component]
+pub fn Header() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    view! {
+        <header class="site-header">
+            <a href="/" class="brand">"Curio"</a>
+            <nav class="account-nav" aria-label="Account">
+                <Transition fallback=|| view! { <span class="nav-placeholder"></span> }>
+                    {move || Suspend::new(async move {
+                        match auth.user.await {
+                            Ok(Some(user)) => view! {
+                                <a href="/account" class="current-user" data-testid="current-user">
+                                    {user.display_name}
+                                </a>
+                                <ActionForm action=auth.log_out attr:class="inline-form">
+                                    <button type="submit" class="link-button">"Log out"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            _ => view! {
+                                <a href="/login">"Log in"</a>
+                                <a href="/register" class="button">"Register"</a>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+/// The landing page.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="Curio — a shop that learns what you like"/>
+        <section class="hero">
+            <h1>"Curio"</h1>
+            <p>"A shop that learns what you like from every view, click, like and purchase."</p>
+            <p class="muted">"The catalogue and recommendations arrive in the next releases."</p>
+        </section>
+    }
+}
+
+/// The message under a form when its action failed.
+#[component]
+fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! { <p class="form-error" role="alert" data-testid="form-error">{e.to_string()}</p> }
+        })
+    }
+}
+
+/// After a successful account action, go to the account page.
+fn go_to_account_on_success<T: Clone + Send + Sync + 'static>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = value.get() {
+            // Clear it, so coming back to this page later does not redirect again.
+            value.set(None);
+            navigate("/account", Default::default());
+        }
+    });
+}
+
+fn error_of<T: Clone + Send + Sync + 'static>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+) -> Signal<Option<AppError>> {
+    Signal::derive(move || value.get().and_then(|r| r.err()))
+}
+
+/// The log-in form.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action: ServerAction<LogIn> = expect_context::<AuthContext>().log_in;
+    go_to_account_on_success(action.value());
+    view! {
+        <Title text="Log in — Curio"/>
+        <section class="card auth-card">
+            <h1>"Log in"</h1>
+            <ActionForm action=action>
+                <label>"Email"
+                    <input type="email" name="email" autocomplete="username" required/>
+                </label>
+                <label>"Password"
+                    <input type="password" name="password" autocomplete="current-password" required/>
+                </label>
+                <FormError error=error_of(action.value())/>
+                <button type="submit" disabled=move || action.pending().get()>"Log in"</button>
+            </ActionForm>
+            <p class="muted">"New here? " <a href="/register">"Create an account"</a></p>
+        </section>
+    }
+}
+
+/// The registration form.
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action: ServerAction<Register> = expect_context::<AuthContext>().register;
+    go_to_account_on_success(action.value());
+    view! {
+        <Title text="Create an account — Curio"/>
+        <section class="card auth-card">
+            <h1>"Create an account"</h1>
+            <ActionForm action=action>
+                <label>"Email"
+                    <input type="email" name="email" autocomplete="email" required/>
+                </label>
+                <label>"Display name"
+                    <input type="text" name="display_name" autocomplete="nickname" required maxlength="64"/>
+                </label>
+                <label>"Password"
+                    <input type="password" name="password" autocomplete="new-password"
+                        required minlength="8" maxlength="128"/>
+                    <small class="muted">"8 to 128 characters. A passphrase of a few words works well."</small>
+                </label>
+                <FormError error=error_of(action.value())/>
+                <button type="submit" disabled=move || action.pending().get()>"Create account"</button>
+            </ActionForm>
+            <p class="muted">"Already have an account? " <a href="/login">"Log in"</a></p>
+        </section>
+    }
+}
+
+/// The shopper's account page.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    view! {
+        <Title text="Your account — Curio"/>
+        <section class="card">
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) => view! {
+                            <h1>"Your account"</h1>
+                            <dl class="facts">
+                                <dt>"Name"</dt><dd data-testid="account-name">{user.display_name}</dd>
+                                <dt>"Email"</dt><dd data-testid="account-email">{user.email}</dd>
+                                <dt>"Member since"</dt><dd>{user.member_since}</dd>
+                            </dl>
+                        }.into_any(),
+                        Ok(None) => view! {
+                            <h1>"Your account"</h1>
+                            <p>"You are not logged in. " <a href="/login">"Log in"</a></p>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <p class="form-error" role="alert">{e.to_string()}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Shown for any unknown path.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found — Curio"/>
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Back to the shop"</a></p>
+        </section>
+    }
+}

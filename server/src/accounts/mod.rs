@@ -1,0 +1,177 @@
+//! Accounts: registration, log-in and log-out behind the UI's `Accounts` capability.
+
+pub mod hashing;
+pub mod policy;
+pub mod throttle;
+
+use std::net::IpAddr;
+
+use app::auth::ssr::{Accounts, Session};
+use app::auth::User;
+use app::error::AppError;
+use async_trait::async_trait;
+
+use crate::sessions::{unix_secs, SessionAuth, SessionPolicy, AUTH_KEY};
+use crate::store::{AccountRow, CreateAccountError, Store};
+use hashing::PasswordHasher;
+use throttle::{Subjects, ThrottlePolicy};
+
+/// The server's implementation of accounts.
+#[derive(Debug, Clone)]
+pub struct AccountService {
+    store: Store,
+    hasher: PasswordHasher,
+    throttle: ThrottlePolicy,
+    sessions: SessionPolicy,
+}
+
+impl AccountService {
+    /// Accounts on `store`.
+    pub fn new(
+        store: Store,
+        hasher: PasswordHasher,
+        throttle: ThrottlePolicy,
+        sessions: SessionPolicy,
+    ) -> Self {
+        Self {
+            store,
+            hasher,
+            throttle,
+            sessions,
+        }
+    }
+
+    /// Starts a logged-in session: a new session id (the old one is deleted), then the
+    /// account in it.
+    async fn start_session(&self, session: &Session, account_id: i64) -> Result<(), AppError> {
+        let now = unix_secs();
+        session.cycle_id().await.map_err(crate::error::Error::from)?;
+        let auth = SessionAuth {
+            account_id,
+            authenticated_at: now,
+            refreshed_at: now,
+        };
+        session
+            .insert(AUTH_KEY, auth)
+            .await
+            .map_err(crate::error::Error::from)?;
+        Ok(())
+    }
+}
+
+fn user_of(row: AccountRow) -> User {
+    let member_since = time::OffsetDateTime::from_unix_timestamp(row.created_at)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day()
+            )
+        })
+        .unwrap_or_default();
+    User {
+        id: row.account_id,
+        email: row.email,
+        display_name: row.display_name,
+        member_since,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Accounts for AccountService {
+    #[tracing::instrument(skip_all)]
+    async fn register(
+        &self,
+        session: &Session,
+        _client_ip: Option<IpAddr>,
+        email: String,
+        display_name: String,
+        password: String,
+    ) -> Result<User, AppError> {
+        let email = policy::normalize_email(&email)?;
+        let display_name = policy::normalize_display_name(&display_name)?;
+        policy::check_new_password(&password, &email)?;
+        let hash = self.hasher.hash(password).await?;
+        let row = match self
+            .store
+            .create_account(&email, &display_name, &hash, unix_secs())
+            .await
+        {
+            Ok(row) => row,
+            Err(CreateAccountError::EmailTaken) => return Err(AppError::EmailTaken),
+            Err(CreateAccountError::Other(e)) => return Err(e.into()),
+        };
+        tracing::info!(account_id = row.account_id, "account registered");
+        self.start_session(session, row.account_id).await?;
+        Ok(user_of(row))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_in(
+        &self,
+        session: &Session,
+        client_ip: Option<IpAddr>,
+        email: String,
+        password: String,
+    ) -> Result<User, AppError> {
+        // A malformed email is just another account that does not exist.
+        let email = policy::normalize_email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
+        let subjects = Subjects::new(&email, client_ip);
+        let now = now_ms();
+        throttle::check(&self.store, self.throttle, &subjects, now).await??;
+
+        let row = self.store.account_by_email(&email).await?;
+        let plausible = password.chars().count() <= policy::MAX_PASSWORD_CHARS;
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        // Verify even for unknown accounts (against a dummy hash): same work, same time.
+        let verified = self.hasher.verify(password, stored).await? && plausible;
+
+        match row {
+            Some(row) if verified => {
+                throttle::record_success(&self.store, &subjects).await?;
+                self.start_session(session, row.account_id).await?;
+                tracing::info!(account_id = row.account_id, "logged in");
+                Ok(user_of(row))
+            }
+            _ => {
+                throttle::record_failure(&self.store, self.throttle, &subjects, now).await?;
+                tracing::info!(ip = ?client_ip, "failed log-in");
+                Err(AppError::BadCredentials)
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_out(&self, session: &Session) -> Result<(), AppError> {
+        session.flush().await.map_err(crate::error::Error::from)?;
+        Ok(())
+    }
+
+    async fn current_user(&self, session: &Session) -> Result<Option<User>, AppError> {
+        let auth = session
+            .get::<SessionAuth>(AUTH_KEY)
+            .await
+            .map_err(crate::error::Error::from)?;
+        let Some(auth) = auth else { return Ok(None) };
+        if self.sessions.is_past_absolute(&auth, unix_secs()) {
+            session.flush().await.map_err(crate::error::Error::from)?;
+            return Ok(None);
+        }
+        match self.store.account_by_id(auth.account_id).await? {
+            Some(row) => Ok(Some(user_of(row))),
+            None => {
+                // The account is gone: the session must not outlive it.
+                session.flush().await.map_err(crate::error::Error::from)?;
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! All configuration in one place: command-line flags, each with an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Curio: a shop that learns what each shopper likes.
+#[derive(Debug, Parser)]
+#[command(name = "curio", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The commands of the `curio` binary.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web shop (the default).
+    Serve,
+    /// Create the database if needed, apply migrations and exit.
+    Migrate,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "CURIO_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+
+    /// Database URL. `postgres://...` selects PostgreSQL; `sqlite://...` a SQLite file.
+    /// When unset, the embedded SQLite database `<data-dir>/curio.db` is used.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and other local state; created if missing.
+    #[arg(long, env = "CURIO_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log filter, in tracing's `EnvFilter` syntax (`info`, `curio=debug,sqlx=warn`, ...).
+    #[arg(long, env = "CURIO_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Directory with the built site (JS, WASM, CSS and public assets).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: String,
+
+    /// Whether session cookies get the `Secure` attribute. `auto`: yes unless listening
+    /// on a loopback address (local development over plain HTTP).
+    #[arg(long, env = "CURIO_SECURE_COOKIES", value_enum, default_value_t = SecureCookies::Auto, global = true)]
+    pub secure_cookies: SecureCookies,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "CURIO_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    pub session_idle_minutes: u32,
+
+    /// Hours after logging in after which a session ends however active it is.
+    #[arg(long, env = "CURIO_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    pub session_max_hours: u32,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CURIO_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+}
+
+/// When to mark session cookies `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecureCookies {
+    /// Secure unless the server listens on a loopback address.
+    Auto,
+    /// Always (behind a TLS-terminating proxy).
+    Always,
+    /// Never (local development only).
+    Never,
+}
+
+impl Config {
+    /// Whether to set `Secure` on cookies, resolving `auto` against the listen address.
+    pub fn cookies_secure(&self) -> bool {
+        match self.secure_cookies {
+            SecureCookies::Always => true,
+            SecureCookies::Never => false,
+            SecureCookies::Auto => !self.addr.ip().is_loopback(),
+        }
+    }
+
+    /// A configuration for tests: defaults, with the given database URL.
+    pub fn for_tests(database_url: String) -> Self {
+        let cli = Cli::parse_from(["curio", "--database-url", &database_url]);
+        cli.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_flags() {
+        let cli = Cli::parse_from(["curio"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.addr.to_string(), "127.0.0.1:3000");
+        assert!(!cli.config.cookies_secure(), "loopback gets non-Secure cookies");
+
+        let cli = Cli::parse_from(["curio", "serve", "--addr", "0.0.0.0:8080"]);
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert!(cli.config.cookies_secure(), "a public address gets Secure cookies");
+    }
+
+    #[test]
+    fn bad_address_is_a_clear_error() {
+        let err = Cli::try_parse_from(["curio", "--addr", "nowhere"]).unwrap_err();
+        assert!(err.to_string().contains("--addr"), "{err}");
+    }
+}

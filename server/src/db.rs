@@ -1,0 +1,117 @@
+//! Database connection: embedded SQLite by default, PostgreSQL when `DATABASE_URL` says so.
+//! Migrations for the chosen database run here and fail loudly.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::Error;
+
+/// Which database backs the store. Cheap to clone (pools are shared handles).
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// The shared store for several nodes.
+    Postgres(PgPool),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Database {
+    /// Connects to `url`, or to `<data_dir>/curio.db` when `url` is `None`, and applies
+    /// the migrations.
+    pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Self, Error> {
+        let db = match url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|e| Error::Startup(format!("cannot connect to PostgreSQL: {e}")))?;
+                Database::Postgres(pool)
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| Error::Startup(format!("bad SQLite URL {url:?}: {e}")))?;
+                Database::Sqlite(Self::sqlite_pool(options).await?)
+            }
+            Some(url) => {
+                return Err(Error::Startup(format!(
+                    "DATABASE_URL {:?} is neither postgres://... nor sqlite:...",
+                    redact(url)
+                )))
+            }
+            None => {
+                std::fs::create_dir_all(data_dir).map_err(|e| {
+                    Error::Startup(format!("cannot create data directory {}: {e}", data_dir.display()))
+                })?;
+                let options = SqliteConnectOptions::new().filename(data_dir.join("curio.db"));
+                Database::Sqlite(Self::sqlite_pool(options).await?)
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn sqlite_pool(options: SqliteConnectOptions) -> Result<SqlitePool, Error> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Startup(format!("cannot open the SQLite database: {e}")))
+    }
+
+    /// Applies the migrations of this database kind.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let result = match self {
+            Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Database::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        };
+        result.map_err(|e| Error::Startup(format!("database migration failed: {e}")))
+    }
+
+    /// `sqlite` or `postgres`, for logs and test names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A database URL with any password replaced, safe to log.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

@@ -1,0 +1,108 @@
+//! Request hygiene: refuse cross-site state-changing requests (Leptos server functions
+//! have no CSRF check of their own) and add protective response headers.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Whether a request with this method may change state.
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+/// Why a request was judged cross-site, or `None` when it is not.
+///
+/// Browsers send `Sec-Fetch-Site` on every request and `Origin` on every POST; a request
+/// with neither comes from a non-browser client, which cannot carry a victim's cookies
+/// by accident and is allowed.
+pub fn cross_site_reason(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+    if !is_state_changing(method) {
+        return None;
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `same-origin` is our own page, `none` a user-typed navigation.
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return Some("Sec-Fetch-Site is not same-origin");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+            return Some("Origin given without Host");
+        };
+        let origin = origin.to_str().unwrap_or("null");
+        let origin_host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        if origin_host != Some(host) {
+            return Some("Origin does not match Host");
+        }
+    }
+    None
+}
+
+/// Middleware: answers 403 to a cross-site state-changing request.
+pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+    if let Some(reason) = cross_site_reason(request.method(), request.headers()) {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), reason, "refused cross-site request");
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+    next.run(request).await
+}
+
+/// Middleware: protective headers on every response (kept if a handler set its own).
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    ];
+    for (name, value) in defaults {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_and_non_browser_requests_pass() {
+        let post = Method::POST;
+        assert_eq!(cross_site_reason(&post, &headers(&[])), None);
+        let ours = headers(&[("host", "shop.example"), ("origin", "https://shop.example"), ("sec-fetch-site", "same-origin")]);
+        assert_eq!(cross_site_reason(&post, &ours), None);
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let post = Method::POST;
+        let evil_origin = headers(&[("host", "shop.example"), ("origin", "https://evil.example")]);
+        assert!(cross_site_reason(&post, &evil_origin).is_some());
+        let fetch_cross = headers(&[("host", "shop.example"), ("sec-fetch-site", "cross-site")]);
+        assert!(cross_site_reason(&post, &fetch_cross).is_some());
+        let fetch_sibling = headers(&[("host", "shop.example"), ("sec-fetch-site", "same-site")]);
+        assert!(cross_site_reason(&post, &fetch_sibling).is_some());
+        let null_origin = headers(&[("host", "shop.example"), ("origin", "null")]);
+        assert!(cross_site_reason(&post, &null_origin).is_some());
+    }
+
+    #[test]
+    fn reads_are_not_checked() {
+        let cross = headers(&[("host", "shop.example"), ("sec-fetch-site", "cross-site")]);
+        assert_eq!(cross_site_reason(&Method::GET, &cross), None);
+    }
+}

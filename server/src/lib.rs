@@ -1,0 +1,160 @@
+//! The `curio` server: configuration, storage, accounts and sessions, and the HTTP app.
+//! This is the composition root: it wires the `app` UI and the `curio` engine together.
+
+pub mod accounts;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod hygiene;
+pub mod sessions;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::auth::ssr::SharedAccounts;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use accounts::hashing::PasswordHasher;
+use accounts::throttle::ThrottlePolicy;
+use accounts::AccountService;
+use config::Config;
+use db::Database;
+use error::Error;
+use sessions::{SessionBackend, SessionPolicy};
+use store::Store;
+
+/// Everything handlers and server functions share.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos's options (site root, output name, address).
+    pub leptos_options: LeptosOptions,
+    /// The accounts capability handed to server functions.
+    pub accounts: SharedAccounts,
+    /// Session lifetimes.
+    pub session_policy: SessionPolicy,
+}
+
+/// The parts a running server is built from.
+pub struct Services {
+    /// The store (also used by tests).
+    pub store: Store,
+    /// The router, ready to serve.
+    pub router: Router,
+}
+
+/// Leptos options: from cargo-leptos's environment when it runs us, else from `config`.
+fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
+    let mut options = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
+        get_configuration(None)
+            .map_err(|e| Error::Startup(format!("bad LEPTOS_* environment: {e}")))?
+            .leptos_options
+    } else {
+        LeptosOptions::builder()
+            .output_name("curio")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .build()
+    };
+    options.site_addr = config.addr;
+    Ok(options)
+}
+
+/// Connects the database, runs migrations and builds the router.
+pub async fn build(config: &Config) -> Result<Services, Error> {
+    let db = Database::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    tracing::info!(database = db.kind(), "database ready");
+    let session_store = SessionBackend::open(&db).await?;
+    tokio::spawn(session_store.clone().delete_expired_every(Duration::from_secs(600)));
+
+    let store = Store::new(db);
+    let session_policy = SessionPolicy {
+        idle: Duration::from_secs(u64::from(config.session_idle_minutes) * 60),
+        absolute: Duration::from_secs(u64::from(config.session_max_hours) * 3600),
+        secure: config.cookies_secure(),
+    };
+    // Two concurrent hashes: each takes ~19 MiB and one core for tens of milliseconds.
+    let hasher = PasswordHasher::new(2).await?;
+    let accounts: SharedAccounts = Arc::new(AccountService::new(
+        store.clone(),
+        hasher,
+        ThrottlePolicy::default(),
+        session_policy,
+    ));
+    let state = AppState {
+        leptos_options: leptos_options(config)?,
+        accounts,
+        session_policy,
+    };
+    let router = router(state, session_store, config.max_body_bytes);
+    Ok(Services { store, router })
+}
+
+/// The HTTP app: Leptos pages and server functions, static files, and the layers around
+/// them (outermost last).
+pub fn router(state: AppState, session_store: SessionBackend, max_body_bytes: usize) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let accounts = state.accounts.clone();
+        move || provide_context(accounts.clone())
+    };
+    let options = state.leptos_options.clone();
+    let policy = state.session_policy;
+    Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(policy, sessions::enforce_policy))
+        .layer(sessions::layer(session_store, policy))
+        .layer(axum::middleware::from_fn(hygiene::reject_cross_site))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::from_fn(hygiene::security_headers))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: &Config) -> Result<(), Error> {
+    let services = build(config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| Error::Startup(format!("cannot listen on {}: {e}", config.addr)))?;
+    tracing::info!("Curio is serving http://{}", config.addr);
+    axum::serve(
+        listener,
+        services
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Error::Startup(format!("server stopped: {e}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,183 @@
+//! Server-side sessions: stored in the database (tower-sessions and its sqlx store), with
+//! an idle timeout, an absolute timeout counted from log-in, and hardened cookies.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use crate::db::Database;
+use crate::error::Error;
+
+/// The session key under which the logged-in account is kept.
+pub const AUTH_KEY: &str = "auth";
+
+/// Name of the session cookie.
+pub const COOKIE_NAME: &str = "curio_session";
+
+/// What a logged-in session holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionAuth {
+    /// The account this session belongs to.
+    pub account_id: i64,
+    /// Unix seconds of the log-in: the absolute timeout counts from here.
+    pub authenticated_at: i64,
+    /// Unix seconds when the session's idle expiry was last pushed back.
+    pub refreshed_at: i64,
+}
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session this old (since log-in) ends, however active.
+    pub absolute: Duration,
+    /// Whether cookies carry `Secure`.
+    pub secure: bool,
+}
+
+impl SessionPolicy {
+    /// The idle expiry is pushed back at most this often, so an active shopper does not
+    /// cause a database write on every request.
+    const REFRESH_EVERY_SECS: i64 = 60;
+
+    /// Whether a session logged in at `authenticated_at` has passed the absolute limit.
+    pub fn is_past_absolute(&self, auth: &SessionAuth, now_secs: i64) -> bool {
+        now_secs - auth.authenticated_at >= self.absolute.as_secs() as i64
+    }
+}
+
+/// The session store of whichever database the server runs on.
+#[derive(Debug, Clone)]
+pub enum SessionBackend {
+    /// Sessions in the SQLite file.
+    Sqlite(SqliteStore),
+    /// Sessions in PostgreSQL (schema `tower_sessions`).
+    Postgres(PostgresStore),
+}
+
+impl SessionBackend {
+    /// Opens the session store on `db` and creates its table if needed.
+    pub async fn open(db: &Database) -> Result<Self, Error> {
+        let backend = match db {
+            Database::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone())),
+            Database::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
+        };
+        let migrated = match &backend {
+            Self::Sqlite(store) => store.migrate().await,
+            Self::Postgres(store) => store.migrate().await,
+        };
+        migrated.map_err(|e| Error::Startup(format!("session table migration failed: {e}")))?;
+        Ok(backend)
+    }
+
+    /// Deletes expired sessions every `period`, forever (run it as a task).
+    pub async fn delete_expired_every(self, period: Duration) {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            let result = match &self {
+                Self::Sqlite(store) => store.delete_expired().await,
+                Self::Postgres(store) => store.delete_expired().await,
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, "deleting expired sessions failed");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for SessionBackend {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.create(record).await,
+            Self::Postgres(store) => store.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.save(record).await,
+            Self::Postgres(store) => store.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Self::Sqlite(store) => store.load(id).await,
+            Self::Postgres(store) => store.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.delete(id).await,
+            Self::Postgres(store) => store.delete(id).await,
+        }
+    }
+}
+
+/// The session layer: database-backed, 128-bit random ids (tower-sessions' default),
+/// `HttpOnly`, `SameSite=Lax`, `Secure` when configured, idle expiry.
+pub fn layer(store: SessionBackend, policy: SessionPolicy) -> SessionManagerLayer<SessionBackend> {
+    let idle = tower_sessions::cookie::time::Duration::seconds(policy.idle.as_secs() as i64);
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(policy.secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// Middleware inside the session layer: ends sessions past the absolute timeout and
+/// pushes back the idle expiry of active ones (at most once a minute).
+pub async fn enforce_policy(
+    State(policy): State<SessionPolicy>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    // Static files never need the session; skip the database read.
+    let is_static = path.starts_with("/pkg/") || path == "/favicon.svg";
+    if !is_static {
+        if let Err(error) = apply_policy(&policy, &session).await {
+            tracing::error!(%error, "session policy check failed");
+        }
+    }
+    next.run(request).await
+}
+
+async fn apply_policy(policy: &SessionPolicy, session: &Session) -> Result<(), Error> {
+    let Some(mut auth) = session.get::<SessionAuth>(AUTH_KEY).await? else {
+        return Ok(());
+    };
+    let now = unix_secs();
+    if policy.is_past_absolute(&auth, now) {
+        tracing::info!(account_id = auth.account_id, "session reached its absolute timeout");
+        session.flush().await?;
+    } else if now - auth.refreshed_at >= SessionPolicy::REFRESH_EVERY_SECS {
+        auth.refreshed_at = now;
+        session.insert(AUTH_KEY, auth).await?;
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
