@@ -50,6 +50,34 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Largest accepted request body, as router state for [`limit_body`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Middleware: answers 413 to a body over the limit, whether it declares its length or
+/// streams in chunks. Bodies are small here (forms, server-function arguments), so the
+/// accepted ones are read into memory before the handler sees them.
+pub async fn limit_body(
+    axum::extract::State(BodyLimit(limit)): axum::extract::State<BodyLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.").into_response();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => too_large(),
+    }
+}
+
 /// Middleware: protective headers on every response (kept if a handler set its own).
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

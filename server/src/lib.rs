@@ -19,7 +19,6 @@ use axum::extract::FromRef;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use accounts::hashing::PasswordHasher;
@@ -46,6 +45,8 @@ pub struct AppState {
 pub struct Services {
     /// The store (also used by tests).
     pub store: Store,
+    /// The session store (also used by tests).
+    pub sessions: SessionBackend,
     /// The router, ready to serve.
     pub router: Router,
 }
@@ -93,8 +94,12 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         accounts,
         session_policy,
     };
-    let router = router(state, session_store, config.max_body_bytes);
-    Ok(Services { store, router })
+    let router = router(state, session_store.clone(), config.max_body_bytes);
+    Ok(Services {
+        store,
+        sessions: session_store,
+        router,
+    })
 }
 
 /// The HTTP app: Leptos pages and server functions, static files, and the layers around
@@ -114,7 +119,10 @@ pub fn router(state: AppState, session_store: SessionBackend, max_body_bytes: us
         .layer(axum::middleware::from_fn_with_state(policy, sessions::enforce_policy))
         .layer(sessions::layer(session_store, policy))
         .layer(axum::middleware::from_fn(hygiene::reject_cross_site))
-        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            hygiene::BodyLimit(max_body_bytes),
+            hygiene::limit_body,
+        ))
         .layer(axum::middleware::from_fn(hygiene::security_headers))
         .layer(TraceLayer::new_for_http())
 }

@@ -1,0 +1,294 @@
+//! Integration tests of storage, accounts, sessions and request hygiene, on real databases
+//! (SQLite always; PostgreSQL too when `DATABASE_URL` names one) through the real router.
+
+mod common;
+
+use std::str::FromStr;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::{databases, Client};
+use server::store::CreateAccountError;
+use tower_sessions::session::Id;
+use tower_sessions::SessionStore;
+
+const GOOD_PASSWORD: &str = "plum orchard lantern";
+
+#[tokio::test]
+async fn store_accounts_and_login_failures() {
+    for db in databases("store").await {
+        let services = db.services().await;
+        let store = &services.store;
+        let kind = db.kind;
+
+        let ada = store
+            .create_account("ada@example.com", "Ada", "$argon2id$fake", 1_700_000_000)
+            .await
+            .expect("create");
+        assert_eq!(ada.email, "ada@example.com", "{kind}");
+        let again = store
+            .create_account("ada@example.com", "Other", "$argon2id$fake", 1_700_000_001)
+            .await;
+        assert!(matches!(again, Err(CreateAccountError::EmailTaken)), "{kind}: {again:?}");
+        assert_eq!(store.account_by_email("ada@example.com").await.unwrap(), Some(ada.clone()), "{kind}");
+        assert_eq!(store.account_by_id(ada.account_id).await.unwrap(), Some(ada.clone()), "{kind}");
+        assert_eq!(store.account_by_email("nobody@example.com").await.unwrap(), None, "{kind}");
+
+        let subjects = vec!["account:ada@example.com".to_string(), "ip:10.0.0.1".to_string()];
+        store.record_login_failure(&subjects, 1_000, 0).await.unwrap();
+        store.record_login_failure(&subjects, 2_000, 0).await.unwrap();
+        assert_eq!(store.login_failures_since("ip:10.0.0.1", 0).await.unwrap(), (2, Some(1_000)), "{kind}");
+        assert_eq!(store.login_failures_since("ip:10.0.0.1", 1_500).await.unwrap(), (1, Some(2_000)), "{kind}");
+        // Recording a failure forgets those older than the window.
+        store.record_login_failure(&subjects[..1], 3_000, 1_500).await.unwrap();
+        assert_eq!(store.login_failures_since("account:ada@example.com", 0).await.unwrap(), (2, Some(2_000)), "{kind}");
+        store.clear_login_failures("account:ada@example.com").await.unwrap();
+        assert_eq!(store.login_failures_since("account:ada@example.com", 0).await.unwrap(), (0, None), "{kind}");
+        assert_eq!(store.login_failures_since("ip:10.0.0.1", 0).await.unwrap().0, 1, "{kind}: the address keeps its own");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn register_log_out_log_in() {
+    for db in databases("flow").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+
+        let reply = browser.register(" Grace@Example.com ", "Grace", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.body);
+        let user: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(user["email"], "grace@example.com", "{kind}");
+        assert_eq!(user["display_name"], "Grace", "{kind}");
+        assert!(reply.body.find("argon2").is_none(), "{kind}: no hash in the response");
+        assert!(browser.me().await.body.contains("\"Grace\""), "{kind}: registered means logged in");
+
+        assert_eq!(browser.log_out().await.status, StatusCode::OK, "{kind}");
+        assert_eq!(browser.me().await.body, "null", "{kind}");
+
+        let reply = browser.log_in("grace@example.com", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.body);
+        assert!(browser.me().await.body.contains("\"Grace\""), "{kind}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_answer_identically() {
+    for db in databases("generic").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+        browser.register("alan@example.com", "Alan", GOOD_PASSWORD).await;
+        browser.log_out().await;
+
+        let wrong = Client::new(&services).log_in("alan@example.com", "not the password").await;
+        let unknown = Client::new(&services).log_in("nobody@example.com", "not the password").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{kind}");
+        assert_eq!(wrong.status, unknown.status, "{kind}");
+        assert_eq!(wrong.body, unknown.body, "{kind}");
+        assert_eq!(wrong.session_cookie.is_some(), unknown.session_cookie.is_some(), "{kind}");
+        assert!(wrong.body.contains("BadCredentials"), "{kind}: {}", wrong.body);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn session_id_rotates_at_login_and_dies_at_logout() {
+    for db in databases("rotate").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+        browser.register("rosa@example.com", "Rosa", GOOD_PASSWORD).await;
+        let first = browser.cookie.clone().expect("session cookie after registering");
+
+        // Log in again from the same browser: a new id, and the old one is gone.
+        let reply = browser.log_in("rosa@example.com", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}");
+        let second = browser.cookie.clone().expect("session cookie after log-in");
+        assert_ne!(first, second, "{kind}: log-in must rotate the session id");
+        assert!(second.len() >= 22, "{kind}: at least 128 bits of id");
+        let old_id = Id::from_str(&first).expect("cookie holds a session id");
+        assert!(services.sessions.load(&old_id).await.unwrap().is_none(), "{kind}: old session deleted");
+        let mut stale = Client::new(&services);
+        stale.cookie = Some(first);
+        assert_eq!(stale.me().await.body, "null", "{kind}: old cookie is dead");
+
+        // Log out: the server-side session is deleted, and replaying the cookie fails.
+        let reply = browser.log_out().await;
+        assert_eq!(reply.session_cookie.as_deref(), Some(""), "{kind}: cookie removed");
+        let id = Id::from_str(&second).unwrap();
+        assert!(services.sessions.load(&id).await.unwrap().is_none(), "{kind}: session deleted");
+        let mut replay = Client::new(&services);
+        replay.cookie = Some(second);
+        assert_eq!(replay.me().await.body, "null", "{kind}: logged-out cookie is dead");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn session_cookie_is_hardened() {
+    for db in databases("cookie").await {
+        let services = db.services().await;
+        let request = Request::post("/api/register")
+            .header(header::HOST, common::HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("email=c%40example.com&display_name=C&password=plum+orchard+lantern"))
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(services.router.clone(), request).await.unwrap();
+        let cookie = response.headers().get(header::SET_COOKIE).expect("cookie").to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Max-Age="), "{cookie}: idle expiry");
+        assert!(!cookie.contains("Secure"), "{cookie}: tests listen on loopback");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn absolute_timeout_ends_sessions() {
+    for mut db in databases("absolute").await {
+        db.config.session_max_hours = 0;
+        let services = db.services().await;
+        let mut browser = Client::new(&services);
+        let reply = browser.register("old@example.com", "Old", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", db.kind);
+        assert_eq!(browser.me().await.body, "null", "{}: a zero-hour session is already over", db.kind);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn registration_errors_are_clear() {
+    for db in databases("register").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+
+        let common = browser.register("dan@example.com", "Dan", "Password123").await;
+        assert_eq!(common.status, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+        assert!(common.body.contains("most common passwords"), "{kind}: {}", common.body);
+        assert!(common.body.contains("\"password\""), "{kind}: names the field: {}", common.body);
+
+        let short = browser.register("dan@example.com", "Dan", "short").await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+        assert!(short.body.contains("at least 8 characters"), "{kind}: {}", short.body);
+
+        let bad_email = browser.register("dan.example.com", "Dan", GOOD_PASSWORD).await;
+        assert!(bad_email.body.contains("\"email\""), "{kind}: {}", bad_email.body);
+
+        assert_eq!(browser.register("dan@example.com", "Dan", GOOD_PASSWORD).await.status, StatusCode::OK);
+        let twice = Client::new(&services).register("DAN@example.com", "Dan 2", GOOD_PASSWORD).await;
+        assert_eq!(twice.status, StatusCode::CONFLICT, "{kind}: {}", twice.body);
+        assert!(twice.body.contains("EmailTaken"), "{kind}: {}", twice.body);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_account_and_per_address() {
+    for db in databases("throttle").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut owner = Client::new(&services);
+        owner.register("eve@example.com", "Eve", GOOD_PASSWORD).await;
+
+        let mut attacker = Client::new(&services).from_ip([10, 9, 9, 9]);
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            statuses.push(attacker.log_in("eve@example.com", "guess guess guess").await.status);
+        }
+        let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5], "{kind}");
+        assert_eq!(throttled, 15, "{kind}: {statuses:?}");
+        // Even the right password is refused while the account is throttled (no oracle),
+        // from any address, and the message says how long to wait.
+        let right = Client::new(&services).from_ip([10, 1, 2, 3]).log_in("eve@example.com", GOOD_PASSWORD).await;
+        assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{kind}");
+        assert!(right.body.contains("retry_after_secs"), "{kind}: {}", right.body);
+        // Unknown accounts are throttled the same way.
+        let mut probe = Client::new(&services).from_ip([10, 7, 7, 7]);
+        let last = {
+            let mut last = None;
+            for _ in 0..6 {
+                last = Some(probe.log_in("ghost@example.com", "guess guess guess").await.status);
+            }
+            last.unwrap()
+        };
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "{kind}");
+
+        // Per address: many accounts from one address.
+        let mut sprayer = Client::new(&services).from_ip([10, 8, 8, 8]);
+        let mut sprayed = Vec::new();
+        for i in 0..22 {
+            sprayed.push(sprayer.log_in(&format!("user{i}@example.com"), "guess guess guess").await.status);
+        }
+        assert_eq!(&sprayed[..20], &[StatusCode::UNAUTHORIZED; 20], "{kind}");
+        assert_eq!(&sprayed[20..], &[StatusCode::TOO_MANY_REQUESTS; 2], "{kind}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn cross_site_posts_and_get_calls_are_refused() {
+    for db in databases("csrf").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+        browser.register("mal@example.com", "Mal", GOOD_PASSWORD).await;
+
+        let forged = Request::post("/api/logout")
+            .header(header::ORIGIN, "https://evil.example")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        assert_eq!(browser.send(forged, Body::empty()).await.status, StatusCode::FORBIDDEN, "{kind}");
+        let forged = Request::post("/api/logout").header("sec-fetch-site", "cross-site");
+        assert_eq!(browser.send(forged, Body::empty()).await.status, StatusCode::FORBIDDEN, "{kind}");
+        assert!(browser.me().await.body.contains("\"Mal\""), "{kind}: still logged in");
+
+        // Server functions that change data do not answer GET.
+        let get = Request::get("/api/logout?");
+        let reply = browser.send(get, Body::empty()).await;
+        assert!(!reply.status.is_success(), "{kind}: GET logout answered {}", reply.status);
+        assert!(browser.me().await.body.contains("\"Mal\""), "{kind}: GET did not log out");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn over_long_bodies_are_refused() {
+    for db in databases("body").await {
+        let services = db.services().await;
+        let mut browser = Client::new(&services);
+        let huge = "x".repeat(db.config.max_body_bytes + 1);
+        // Streamed without a length (as the in-process client sends it)...
+        let reply = browser.register("big@example.com", "Big", &huge).await;
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", db.kind);
+        // ...and with a declared length, refused before it is read.
+        let declared = Request::post("/api/register")
+            .header(header::CONTENT_LENGTH, huge.len() + 40)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let reply = browser.send(declared, Body::from(format!("email=a&display_name=b&password={huge}"))).await;
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", db.kind);
+        // A body under the limit still reaches the server function.
+        let reply = browser.register("small@example.com", "Small", "plum orchard lantern").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", db.kind);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server() {
+    for db in databases("pages").await {
+        let services = db.services().await;
+        let mut browser = Client::new(&services);
+        let home = browser.send(Request::get("/"), Body::empty()).await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(home.body.contains("<title>"), "{}", home.body);
+        assert!(home.body.contains("/pkg/curio.js"), "hydration script linked");
+        let missing = browser.send(Request::get("/no/such/page"), Body::empty()).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(missing.body.contains("Page not found"));
+        db.finish().await;
+    }
+}
