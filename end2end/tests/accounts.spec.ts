@@ -37,11 +37,14 @@ test('register, log out, log in and see my name', async ({ page }) => {
   await expect(page.getByTestId('account-email')).toHaveText(email);
   expect(await documentKept(page), 'registering must not reload the page').toBe(true);
 
-  await page.getByRole('button', { name: 'Log out' }).click();
-  await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Account' });
+  await nav.getByRole('button', { name: 'Log out' }).click();
+  await expect(nav.getByRole('link', { name: 'Log in' })).toBeVisible();
   await expect(page.getByTestId('current-user')).toHaveCount(0);
+  // The account page notices at once that nobody is logged in.
+  await expect(page.getByText('You are not logged in.')).toBeVisible();
 
-  await page.getByRole('link', { name: 'Log in' }).click();
+  await nav.getByRole('link', { name: 'Log in' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
