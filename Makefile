@@ -26,8 +26,12 @@ test-tools:
 build: tools
 	cargo leptos build --release
 
+# LEPTOS_OUTPUT_NAME is read at compile time by leptos_config; cargo-leptos sets it, so
+# the tests set it too, or every `make test` would recompile the Leptos crates twice.
+# `app` is left out of the list (it has no tests of its own; its server functions are
+# tested through `server`): testing it directly would rebuild it with its cdylib output.
 rust-test:
-	cargo test --release --workspace
+	LEPTOS_OUTPUT_NAME=curio cargo test --release -p curio -p server
 
 ## End-to-end tests in Debian's Chromium against the release server (started by Playwright).
 e2e:

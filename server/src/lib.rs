@@ -51,19 +51,19 @@ pub struct Services {
     pub router: Router,
 }
 
-/// Leptos options: from cargo-leptos's environment when it runs us, else from `config`.
+/// Leptos options. Under `cargo leptos watch`/`serve` they come from its `LEPTOS_*`
+/// environment (reload port, environment name); the site root and address always come
+/// from our own configuration, which reads `LEPTOS_SITE_ROOT` too.
 fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
     let mut options = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
         get_configuration(None)
             .map_err(|e| Error::Startup(format!("bad LEPTOS_* environment: {e}")))?
             .leptos_options
     } else {
-        LeptosOptions::builder()
-            .output_name("curio")
-            .site_root(config.site_root.as_str())
-            .site_pkg_dir("pkg")
-            .build()
+        LeptosOptions::builder().output_name("curio").build()
     };
+    options.site_root = config.site_root.as_str().into();
+    options.site_pkg_dir = "pkg".into();
     options.site_addr = config.addr;
     Ok(options)
 }
