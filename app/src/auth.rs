@@ -64,10 +64,10 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 /// Server-side half of accounts: what `app` needs from the server, provided as context.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use std::net::{IpAddr, SocketAddr};
+    use std::net::IpAddr;
     use std::sync::Arc;
 
-    use axum::extract::ConnectInfo;
+    use axum::Extension;
     use leptos::prelude::*;
     pub use tower_sessions::Session;
 
@@ -105,6 +105,11 @@ pub mod ssr {
         async fn current_user(&self, session: &Session) -> Result<Option<User>, AppError>;
     }
 
+    /// The client's address as the server determined it (the peer, or the address a
+    /// trusted reverse proxy reported). A request extension set by the server.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct ClientIp(pub Option<IpAddr>);
+
     /// The shared handle server functions find in their context.
     pub type SharedAccounts = Arc<dyn Accounts>;
 
@@ -129,10 +134,10 @@ pub mod ssr {
                 tracing::error!(error = %e, "session layer missing");
                 AppError::Internal
             })?;
-            let client_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-                .await
-                .ok()
-                .map(|ConnectInfo(addr)| addr.ip());
+            let client_ip = match leptos_axum::extract::<Extension<ClientIp>>().await {
+                Ok(Extension(ClientIp(ip))) => ip,
+                Err(_) => None,
+            };
             Ok(Self {
                 accounts,
                 session,
@@ -142,14 +147,32 @@ pub mod ssr {
     }
 
     /// Sets the response status from the error, so clients and logs see 401/409/422/429
-    /// rather than a blanket 500.
+    /// rather than a blanket 500, with `Retry-After` on 429. A plain HTML form post
+    /// (before hydration, or without JavaScript) is left alone: Leptos answers it with a
+    /// redirect back to the form, which a status would break.
     pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(error) = &result {
-            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-                if let Ok(status) = axum::http::StatusCode::from_u16(error.status_code()) {
-                    options.set_status(status);
-                }
-            }
+        let Err(error) = &result else { return result };
+        let Some(options) = use_context::<leptos_axum::ResponseOptions>() else {
+            return result;
+        };
+        let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if plain_form_post {
+            return result;
+        }
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status_code()) {
+            options.set_status(status);
+        }
+        if let AppError::Throttled { retry_after_secs } = error {
+            options.insert_header(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
         }
         result
     }

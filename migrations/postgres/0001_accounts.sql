@@ -1,16 +1,18 @@
--- Accounts and the record of failed log-ins used for throttling (PostgreSQL).
+-- Accounts, and the log-in attempts used for throttling (PostgreSQL).
 create table account (
     account_id    bigint generated always as identity primary key,
     email         text not null unique,
     display_name  text not null,
     password_hash text not null,
-    created_at    bigint not null
+    created_at    bigint not null -- Unix seconds
 );
 
-create table login_failure (
-    login_failure_id bigint generated always as identity primary key,
+-- One row per failed (or still running) attempt against a subject: `account:<email>`,
+-- `ip:<address>` or `register:<address>`; `attempted_at` in Unix milliseconds.
+create table login_attempt (
+    login_attempt_id bigint generated always as identity primary key,
     subject          text not null,
-    failed_at        bigint not null
+    attempted_at     bigint not null
 );
 
-create index login_failure_subject_time on login_failure (subject, failed_at);
+create index login_attempt_subject_time on login_attempt (subject, attempted_at);

@@ -50,8 +50,19 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,
 
-    /// Whether session cookies get the `Secure` attribute. `auto`: yes unless listening
-    /// on a loopback address (local development over plain HTTP).
+    /// The origin shoppers' browsers use, e.g. `https://shop.example`, when it differs from
+    /// what the server sees (behind a reverse proxy). State-changing requests must come
+    /// from exactly this origin; unset, the request's `Host` is the expected origin.
+    #[arg(long, env = "CURIO_PUBLIC_ORIGIN", value_parser = parse_origin, global = true)]
+    pub public_origin: Option<String>,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (the one the reverse
+    /// proxy in front of Curio added). Only set this behind a proxy that sets it.
+    #[arg(long, env = "CURIO_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: bool,
+
+    /// Whether session cookies get the `Secure` attribute. `auto`: yes when the public
+    /// origin is `https://`, else unless listening on a loopback address.
     #[arg(long, env = "CURIO_SECURE_COOKIES", value_enum, default_value_t = SecureCookies::Auto, global = true)]
     pub secure_cookies: SecureCookies,
 
@@ -85,15 +96,42 @@ impl Config {
         match self.secure_cookies {
             SecureCookies::Always => true,
             SecureCookies::Never => false,
-            SecureCookies::Auto => !self.addr.ip().is_loopback(),
+            SecureCookies::Auto => match &self.public_origin {
+                Some(origin) => origin.starts_with("https://"),
+                None => !self.addr.ip().is_loopback(),
+            },
         }
     }
 
-    /// A configuration for tests: defaults, with the given database URL.
-    pub fn for_tests(database_url: String) -> Self {
-        let cli = Cli::parse_from(["curio", "--database-url", &database_url]);
-        cli.config
+    /// A configuration for tests: the defaults, whatever the environment says, with the
+    /// given database URL and data directory.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: Some(database_url),
+            data_dir,
+            log: "info".into(),
+            site_root: "target/site".into(),
+            public_origin: None,
+            trust_forwarded_for: false,
+            secure_cookies: SecureCookies::Auto,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            max_body_bytes: 64 * 1024,
+        }
     }
+}
+
+/// An origin is `http://` or `https://`, a host and an optional port: nothing after.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be scheme://host[:port] with no path, e.g. https://shop.example".into());
+    }
+    Ok(value.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -110,6 +148,16 @@ mod tests {
         let cli = Cli::parse_from(["curio", "serve", "--addr", "0.0.0.0:8080"]);
         assert!(matches!(cli.command, Some(Command::Serve)));
         assert!(cli.config.cookies_secure(), "a public address gets Secure cookies");
+    }
+
+    #[test]
+    fn public_origin_is_checked_and_decides_secure_cookies() {
+        let cli = Cli::parse_from(["curio", "--public-origin", "https://Shop.example"]);
+        assert_eq!(cli.config.public_origin.as_deref(), Some("https://shop.example"));
+        assert!(cli.config.cookies_secure(), "https origin behind a proxy on loopback");
+        let err = Cli::try_parse_from(["curio", "--public-origin", "https://shop.example/x"]).unwrap_err();
+        assert!(err.to_string().contains("--public-origin"), "{err}");
+        assert!(Cli::try_parse_from(["curio", "--public-origin", "shop.example"]).is_err());
     }
 
     #[test]

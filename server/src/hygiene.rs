@@ -1,7 +1,11 @@
 //! Request hygiene: refuse cross-site state-changing requests (Leptos server functions
 //! have no CSRF check of their own) and add protective response headers.
 
-use axum::extract::Request;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use app::auth::ssr::ClientIp;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,12 +15,23 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
+/// Where state-changing requests may come from.
+#[derive(Debug, Clone, Default)]
+pub struct OriginPolicy {
+    /// The exact origin browsers use (`https://shop.example`); `None`: the request's `Host`.
+    pub public_origin: Option<String>,
+}
+
 /// Why a request was judged cross-site, or `None` when it is not.
 ///
 /// Browsers send `Sec-Fetch-Site` on every request and `Origin` on every POST; a request
 /// with neither comes from a non-browser client, which cannot carry a victim's cookies
 /// by accident and is allowed.
-pub fn cross_site_reason(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+pub fn cross_site_reason(
+    policy: &OriginPolicy,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<&'static str> {
     if !is_state_changing(method) {
         return None;
     }
@@ -26,7 +41,16 @@ pub fn cross_site_reason(method: &Method, headers: &HeaderMap) -> Option<&'stati
             return Some("Sec-Fetch-Site is not same-origin");
         }
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return None;
+    };
+    if let Some(expected) = &policy.public_origin {
+        let matches = origin
+            .to_str()
+            .is_ok_and(|o| o.eq_ignore_ascii_case(expected));
+        return (!matches).then_some("Origin is not the public origin");
+    }
+    {
         let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
             return Some("Origin given without Host");
         };
@@ -42,11 +66,43 @@ pub fn cross_site_reason(method: &Method, headers: &HeaderMap) -> Option<&'stati
 }
 
 /// Middleware: answers 403 to a cross-site state-changing request.
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
-    if let Some(reason) = cross_site_reason(request.method(), request.headers()) {
+pub async fn reject_cross_site(
+    State(policy): State<Arc<OriginPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(reason) = cross_site_reason(&policy, request.method(), request.headers()) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), reason, "refused cross-site request");
         return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
     }
+    next.run(request).await
+}
+
+/// Middleware: works out the client's address (the TCP peer, or with `trust_forwarded_for`
+/// the last `X-Forwarded-For` entry, which the proxy in front appended) and hands it on as
+/// the [`ClientIp`] request extension.
+pub async fn client_ip(
+    State(trust_forwarded_for): State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    request.extensions_mut().insert(ClientIp(forwarded.or(peer)));
     next.run(request).await
 }
 
@@ -58,7 +114,7 @@ pub struct BodyLimit(pub usize);
 /// streams in chunks. Bodies are small here (forms, server-function arguments), so the
 /// accepted ones are read into memory before the handler sees them.
 pub async fn limit_body(
-    axum::extract::State(BodyLimit(limit)): axum::extract::State<BodyLimit>,
+    State(BodyLimit(limit)): State<BodyLimit>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -107,30 +163,47 @@ mod tests {
         map
     }
 
+    fn by_host() -> OriginPolicy {
+        OriginPolicy::default()
+    }
+
     #[test]
     fn same_origin_and_non_browser_requests_pass() {
         let post = Method::POST;
-        assert_eq!(cross_site_reason(&post, &headers(&[])), None);
+        assert_eq!(cross_site_reason(&by_host(), &post, &headers(&[])), None);
         let ours = headers(&[("host", "shop.example"), ("origin", "https://shop.example"), ("sec-fetch-site", "same-origin")]);
-        assert_eq!(cross_site_reason(&post, &ours), None);
+        assert_eq!(cross_site_reason(&by_host(), &post, &ours), None);
     }
 
     #[test]
     fn cross_site_posts_are_refused() {
         let post = Method::POST;
         let evil_origin = headers(&[("host", "shop.example"), ("origin", "https://evil.example")]);
-        assert!(cross_site_reason(&post, &evil_origin).is_some());
+        assert!(cross_site_reason(&by_host(), &post, &evil_origin).is_some());
         let fetch_cross = headers(&[("host", "shop.example"), ("sec-fetch-site", "cross-site")]);
-        assert!(cross_site_reason(&post, &fetch_cross).is_some());
+        assert!(cross_site_reason(&by_host(), &post, &fetch_cross).is_some());
         let fetch_sibling = headers(&[("host", "shop.example"), ("sec-fetch-site", "same-site")]);
-        assert!(cross_site_reason(&post, &fetch_sibling).is_some());
+        assert!(cross_site_reason(&by_host(), &post, &fetch_sibling).is_some());
         let null_origin = headers(&[("host", "shop.example"), ("origin", "null")]);
-        assert!(cross_site_reason(&post, &null_origin).is_some());
+        assert!(cross_site_reason(&by_host(), &post, &null_origin).is_some());
+    }
+
+    #[test]
+    fn behind_a_proxy_the_public_origin_decides() {
+        let policy = OriginPolicy {
+            public_origin: Some("https://shop.example".into()),
+        };
+        // The proxy rewrote Host to the upstream address; the browser's Origin is public.
+        let through_proxy = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://shop.example")]);
+        assert_eq!(cross_site_reason(&policy, &Method::POST, &through_proxy), None);
+        assert!(cross_site_reason(&by_host(), &Method::POST, &through_proxy).is_some());
+        let plain_http = headers(&[("host", "shop.example"), ("origin", "http://shop.example")]);
+        assert!(cross_site_reason(&policy, &Method::POST, &plain_http).is_some(), "scheme counts");
     }
 
     #[test]
     fn reads_are_not_checked() {
         let cross = headers(&[("host", "shop.example"), ("sec-fetch-site", "cross-site")]);
-        assert_eq!(cross_site_reason(&Method::GET, &cross), None);
+        assert_eq!(cross_site_reason(&by_host(), &Method::GET, &cross), None);
     }
 }

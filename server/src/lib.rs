@@ -94,7 +94,14 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         accounts,
         session_policy,
     };
-    let router = router(state, session_store.clone(), config.max_body_bytes);
+    let hygiene_settings = Hygiene {
+        origin: hygiene::OriginPolicy {
+            public_origin: config.public_origin.clone(),
+        },
+        trust_forwarded_for: config.trust_forwarded_for,
+        max_body_bytes: config.max_body_bytes,
+    };
+    let router = router(state, session_store.clone(), hygiene_settings);
     Ok(Services {
         store,
         sessions: session_store,
@@ -102,9 +109,20 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
     })
 }
 
+/// Request-hygiene settings for [`router`].
+#[derive(Debug, Clone)]
+pub struct Hygiene {
+    /// Where state-changing requests may come from.
+    pub origin: hygiene::OriginPolicy,
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
 /// The HTTP app: Leptos pages and server functions, static files, and the layers around
 /// them (outermost last).
-pub fn router(state: AppState, session_store: SessionBackend, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let accounts = state.accounts.clone();
@@ -118,9 +136,16 @@ pub fn router(state: AppState, session_store: SessionBackend, max_body_bytes: us
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(policy, sessions::enforce_policy))
         .layer(sessions::layer(session_store, policy))
-        .layer(axum::middleware::from_fn(hygiene::reject_cross_site))
         .layer(axum::middleware::from_fn_with_state(
-            hygiene::BodyLimit(max_body_bytes),
+            hygiene.trust_forwarded_for,
+            hygiene::client_ip,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hygiene.origin),
+            hygiene::reject_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hygiene::BodyLimit(hygiene.max_body_bytes),
             hygiene::limit_body,
         ))
         .layer(axum::middleware::from_fn(hygiene::security_headers))

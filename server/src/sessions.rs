@@ -12,6 +12,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use sqlx::{PgPool, SqlitePool};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::db::Database;
@@ -56,25 +57,28 @@ impl SessionPolicy {
     }
 }
 
-/// The session store of whichever database the server runs on.
+/// The session store of whichever database the server runs on: tower-sessions' sqlx
+/// stores, except that saving never re-creates a deleted session (see `save`).
 #[derive(Debug, Clone)]
 pub enum SessionBackend {
-    /// Sessions in the SQLite file.
-    Sqlite(SqliteStore),
-    /// Sessions in PostgreSQL (schema `tower_sessions`).
-    Postgres(PostgresStore),
+    /// Sessions in the SQLite file (table `tower_sessions`).
+    Sqlite(SqliteStore, SqlitePool),
+    /// Sessions in PostgreSQL (table `tower_sessions.session`).
+    Postgres(PostgresStore, PgPool),
 }
 
 impl SessionBackend {
     /// Opens the session store on `db` and creates its table if needed.
     pub async fn open(db: &Database) -> Result<Self, Error> {
         let backend = match db {
-            Database::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone())),
-            Database::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
+            Database::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone()), pool.clone()),
+            Database::Postgres(pool) => {
+                Self::Postgres(PostgresStore::new(pool.clone()), pool.clone())
+            }
         };
         let migrated = match &backend {
-            Self::Sqlite(store) => store.migrate().await,
-            Self::Postgres(store) => store.migrate().await,
+            Self::Sqlite(store, _) => store.migrate().await,
+            Self::Postgres(store, _) => store.migrate().await,
         };
         migrated.map_err(|e| Error::Startup(format!("session table migration failed: {e}")))?;
         Ok(backend)
@@ -86,8 +90,8 @@ impl SessionBackend {
         loop {
             interval.tick().await;
             let result = match &self {
-                Self::Sqlite(store) => store.delete_expired().await,
-                Self::Postgres(store) => store.delete_expired().await,
+                Self::Sqlite(store, _) => store.delete_expired().await,
+                Self::Postgres(store, _) => store.delete_expired().await,
             };
             if let Err(error) = result {
                 tracing::warn!(%error, "deleting expired sessions failed");
@@ -100,29 +104,60 @@ impl SessionBackend {
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(store) => store.create(record).await,
-            Self::Postgres(store) => store.create(record).await,
+            Self::Sqlite(store, _) => store.create(record).await,
+            Self::Postgres(store, _) => store.create(record).await,
         }
     }
 
+    /// Updates an existing session only. The stock stores upsert, so a request that loaded
+    /// a session just before another request logged it out would write it back and log
+    /// the shopper in again; here that write finds no row and changes nothing. New
+    /// sessions go through `create` (tower-sessions calls it for every new id).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store) => store.save(record).await,
-            Self::Postgres(store) => store.save(record).await,
+        let data = rmp_serde::to_vec(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let id = record.id.to_string();
+        let result = match self {
+            Self::Sqlite(_, pool) => {
+                sqlx::query("update tower_sessions set data = $1, expiry_date = $2 where id = $3")
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+            Self::Postgres(_, pool) => sqlx::query(
+                "update tower_sessions.session set data = $1, expiry_date = $2 where id = $3",
+            )
+            .bind(data)
+            .bind(record.expiry_date)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        };
+        match result {
+            Ok(0) => {
+                tracing::debug!("not saving a session that was deleted meanwhile");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(session_store::Error::Backend(e.to_string())),
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(store) => store.load(id).await,
-            Self::Postgres(store) => store.load(id).await,
+            Self::Sqlite(store, _) => store.load(id).await,
+            Self::Postgres(store, _) => store.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(store) => store.delete(id).await,
-            Self::Postgres(store) => store.delete(id).await,
+            Self::Sqlite(store, _) => store.delete(id).await,
+            Self::Postgres(store, _) => store.delete(id).await,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Each method is written once; [`on_db!`] compiles its body for both pools. The SQL uses
 //! `$1`-style parameters, which both databases accept, and only portable types.
 //! Times are Unix epochs in `bigint` columns: seconds for `created_at`, milliseconds for
-//! `failed_at`.
+//! `attempted_at`.
 
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
@@ -22,18 +22,40 @@ macro_rules! on_db {
 /// (`begin immediate`), so two writers queue on the busy timeout instead of failing midway.
 trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
+    const LOCK_SUBJECT: Option<&'static str>;
 }
 
 impl WriteBegin for sqlx::Sqlite {
     const BEGIN: &'static str = "begin immediate";
+    const LOCK_SUBJECT: Option<&'static str> = None;
 }
 
 impl WriteBegin for sqlx::Postgres {
     const BEGIN: &'static str = "begin";
+    const LOCK_SUBJECT: Option<&'static str> = Some("select pg_advisory_xact_lock(hashtext($1))");
 }
 
 fn write_begin<DB: WriteBegin>(_pool: &sqlx::Pool<DB>) -> &'static str {
     DB::BEGIN
+}
+
+/// The statement that locks one throttle subject until the transaction ends, where the
+/// database needs one (SQLite's write lock already covers the whole database).
+fn subject_lock<DB: WriteBegin>(_pool: &sqlx::Pool<DB>) -> Option<&'static str> {
+    DB::LOCK_SUBJECT
+}
+
+/// One subject's standing right after an attempt against it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptCount {
+    /// The throttle subject (`account:<email>`, `ip:<address>`, ...).
+    pub subject: String,
+    /// The row recorded for this attempt.
+    pub attempt_id: i64,
+    /// Attempts in the window, this one included.
+    pub count: i64,
+    /// Unix milliseconds of the oldest attempt in the window.
+    pub oldest: i64,
 }
 
 /// An account row, including its password hash (never leaves the server).
@@ -126,24 +148,70 @@ impl Store {
         })?)
     }
 
-    /// Records one failed log-in for each subject (`account:<email>`, `ip:<addr>`) in one
-    /// transaction, and forgets failures older than `forget_before_ms`.
-    pub async fn record_login_failure(
+    /// Records an attempt against each subject and counts that subject's attempts since
+    /// `since_ms`, this one included. Attempts older than `since_ms` are forgotten.
+    ///
+    /// Atomic per subject: SQLite's `begin immediate` serialises writers, PostgreSQL takes
+    /// a transaction-scoped advisory lock per subject (in sorted order, so two attempts
+    /// cannot deadlock). A burst of parallel requests therefore cannot all read the count
+    /// from before the others were recorded.
+    pub async fn record_attempt(
         &self,
         subjects: &[String],
         at_ms: i64,
-        forget_before_ms: i64,
-    ) -> Result<(), Error> {
+        since_ms: i64,
+    ) -> Result<Vec<AttemptCount>, Error> {
+        let mut sorted: Vec<&String> = subjects.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut counts = Vec::with_capacity(sorted.len());
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
-            sqlx::query("delete from login_failure where failed_at < $1")
-                .bind(forget_before_ms)
+            if let Some(lock) = subject_lock(pool) {
+                for subject in &sorted {
+                    sqlx::query(lock).bind(subject.as_str()).execute(&mut *tx).await?;
+                }
+            }
+            sqlx::query("delete from login_attempt where attempted_at < $1")
+                .bind(since_ms)
                 .execute(&mut *tx)
                 .await?;
-            for subject in subjects {
-                sqlx::query("insert into login_failure (subject, failed_at) values ($1, $2)")
-                    .bind(subject)
-                    .bind(at_ms)
+            for subject in &sorted {
+                let (attempt_id,): (i64,) = sqlx::query_as(
+                    "insert into login_attempt (subject, attempted_at) values ($1, $2) \
+                     returning login_attempt_id",
+                )
+                .bind(subject.as_str())
+                .bind(at_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+                    "select count(*), min(attempted_at) from login_attempt \
+                     where subject = $1 and attempted_at >= $2",
+                )
+                .bind(subject.as_str())
+                .bind(since_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                counts.push(AttemptCount {
+                    subject: subject.to_string(),
+                    attempt_id,
+                    count,
+                    oldest: oldest.unwrap_or(at_ms),
+                });
+            }
+            tx.commit().await?;
+        });
+        Ok(counts)
+    }
+
+    /// Forgets the given attempts (a throttled attempt, or a success's address row).
+    pub async fn delete_attempts(&self, attempt_ids: &[i64]) -> Result<(), Error> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            for id in attempt_ids {
+                sqlx::query("delete from login_attempt where login_attempt_id = $1")
+                    .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -152,27 +220,10 @@ impl Store {
         Ok(())
     }
 
-    /// How many failures `subject` has since `since_ms`, and the oldest of them.
-    pub async fn login_failures_since(
-        &self,
-        subject: &str,
-        since_ms: i64,
-    ) -> Result<(i64, Option<i64>), Error> {
-        const SQL: &str = "select count(*), min(failed_at) from login_failure \
-                           where subject = $1 and failed_at >= $2";
-        Ok(on_db!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, Option<i64>)>(SQL)
-                .bind(subject)
-                .bind(since_ms)
-                .fetch_one(pool)
-                .await
-        })?)
-    }
-
-    /// Forgets the failures of `subject` (after a successful log-in).
-    pub async fn clear_login_failures(&self, subject: &str) -> Result<(), Error> {
+    /// Forgets every attempt against `subject` (an account after a successful log-in).
+    pub async fn clear_attempts(&self, subject: &str) -> Result<(), Error> {
         on_db!(&self.db, pool => {
-            sqlx::query("delete from login_failure where subject = $1")
+            sqlx::query("delete from login_attempt where subject = $1")
                 .bind(subject)
                 .execute(pool)
                 .await

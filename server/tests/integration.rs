@@ -35,16 +35,23 @@ async fn store_accounts_and_login_failures() {
         assert_eq!(store.account_by_email("nobody@example.com").await.unwrap(), None, "{kind}");
 
         let subjects = vec!["account:ada@example.com".to_string(), "ip:10.0.0.1".to_string()];
-        store.record_login_failure(&subjects, 1_000, 0).await.unwrap();
-        store.record_login_failure(&subjects, 2_000, 0).await.unwrap();
-        assert_eq!(store.login_failures_since("ip:10.0.0.1", 0).await.unwrap(), (2, Some(1_000)), "{kind}");
-        assert_eq!(store.login_failures_since("ip:10.0.0.1", 1_500).await.unwrap(), (1, Some(2_000)), "{kind}");
-        // Recording a failure forgets those older than the window.
-        store.record_login_failure(&subjects[..1], 3_000, 1_500).await.unwrap();
-        assert_eq!(store.login_failures_since("account:ada@example.com", 0).await.unwrap(), (2, Some(2_000)), "{kind}");
-        store.clear_login_failures("account:ada@example.com").await.unwrap();
-        assert_eq!(store.login_failures_since("account:ada@example.com", 0).await.unwrap(), (0, None), "{kind}");
-        assert_eq!(store.login_failures_since("ip:10.0.0.1", 0).await.unwrap().0, 1, "{kind}: the address keeps its own");
+        let count_of = |counts: &[server::store::AttemptCount], subject: &str| {
+            counts.iter().find(|c| c.subject == subject).map(|c| (c.count, c.oldest))
+        };
+        let first = store.record_attempt(&subjects, 1_000, 0).await.unwrap();
+        assert_eq!(count_of(&first, "ip:10.0.0.1"), Some((1, 1_000)), "{kind}");
+        let second = store.record_attempt(&subjects, 2_000, 0).await.unwrap();
+        assert_eq!(count_of(&second, "account:ada@example.com"), Some((2, 1_000)), "{kind}");
+        // A later window forgets the attempt at 1_000.
+        let third = store.record_attempt(&subjects[..1], 3_000, 1_500).await.unwrap();
+        assert_eq!(count_of(&third, "account:ada@example.com"), Some((2, 2_000)), "{kind}");
+        store.delete_attempts(&[third[0].attempt_id]).await.unwrap();
+        let fourth = store.record_attempt(&subjects[..1], 4_000, 1_500).await.unwrap();
+        assert_eq!(count_of(&fourth, "account:ada@example.com"), Some((2, 2_000)), "{kind}: 3_000 deleted");
+        store.clear_attempts("account:ada@example.com").await.unwrap();
+        let fifth = store.record_attempt(&subjects, 5_000, 1_500).await.unwrap();
+        assert_eq!(count_of(&fifth, "account:ada@example.com"), Some((1, 5_000)), "{kind}: cleared");
+        assert_eq!(count_of(&fifth, "ip:10.0.0.1"), Some((2, 2_000)), "{kind}: the address keeps its own");
         db.finish().await;
     }
 }
@@ -207,6 +214,8 @@ async fn repeated_failures_are_throttled_per_account_and_per_address() {
         let right = Client::new(&services).from_ip([10, 1, 2, 3]).log_in("eve@example.com", GOOD_PASSWORD).await;
         assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{kind}");
         assert!(right.body.contains("retry_after_secs"), "{kind}: {}", right.body);
+        let wait: u64 = right.retry_after.as_deref().expect("Retry-After header").parse().unwrap();
+        assert!((1..=900).contains(&wait), "{kind}: {wait}");
         // Unknown accounts are throttled the same way.
         let mut probe = Client::new(&services).from_ip([10, 7, 7, 7]);
         let last = {
@@ -226,6 +235,104 @@ async fn repeated_failures_are_throttled_per_account_and_per_address() {
         }
         assert_eq!(&sprayed[..20], &[StatusCode::UNAUTHORIZED; 20], "{kind}");
         assert_eq!(&sprayed[20..], &[StatusCode::TOO_MANY_REQUESTS; 2], "{kind}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_outrun_the_throttle() {
+    for db in databases("parallel").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        Client::new(&services).register("par@example.com", "Par", GOOD_PASSWORD).await;
+        let guesses = (0..20).map(|i| {
+            let mut client = Client::new(&services).from_ip([10, 20, 0, i]);
+            tokio::spawn(async move { client.log_in("par@example.com", "guess guess guess").await.status })
+        });
+        let mut statuses = Vec::new();
+        for guess in guesses {
+            statuses.push(guess.await.unwrap());
+        }
+        let let_through = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((let_through, throttled), (5, 15), "{kind}: {statuses:?}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address() {
+    for db in databases("regthrottle").await {
+        let services = db.services().await;
+        let mut statuses = Vec::new();
+        for i in 0..11 {
+            let mut client = Client::new(&services).from_ip([10, 30, 0, 1]);
+            statuses.push(client.register(&format!("r{i}@example.com"), "R", GOOD_PASSWORD).await.status);
+        }
+        assert_eq!(&statuses[..10], &[StatusCode::OK; 10], "{}", db.kind);
+        assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS, "{}", db.kind);
+        let elsewhere = Client::new(&services).from_ip([10, 30, 0, 2]).register("r99@example.com", "R", GOOD_PASSWORD).await;
+        assert_eq!(elsewhere.status, StatusCode::OK, "{}", db.kind);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_logged_out_session_is_not_written_back() {
+    for db in databases("resurrect").await {
+        let services = db.services().await;
+        let kind = db.kind;
+        let mut browser = Client::new(&services);
+        browser.register("tab@example.com", "Tab", GOOD_PASSWORD).await;
+        let id = Id::from_str(browser.cookie.as_deref().unwrap()).unwrap();
+        // Another tab's request has loaded the session...
+        let loaded = services.sessions.load(&id).await.unwrap().expect("session stored");
+        // ...this tab logs out...
+        browser.log_out().await;
+        // ...and the other request then saves what it loaded.
+        services.sessions.save(&loaded).await.unwrap();
+        assert!(services.sessions.load(&id).await.unwrap().is_none(), "{kind}: stays deleted");
+        let mut other_tab = Client::new(&services);
+        other_tab.cookie = Some(id.to_string());
+        assert_eq!(other_tab.me().await.body, "null", "{kind}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn behind_a_proxy() {
+    for mut db in databases("proxy").await {
+        db.config.public_origin = Some("https://shop.example".into());
+        db.config.trust_forwarded_for = true;
+        let services = db.services().await;
+        let kind = db.kind;
+        // The proxy rewrites Host to the upstream address and appends the client address.
+        let register = Request::post("/api/register")
+            .header(header::ORIGIN, "https://shop.example")
+            .header("x-forwarded-for", "203.0.113.9")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let body = "email=px%40example.com&display_name=Px&password=plum+orchard+lantern";
+        let mut browser = Client::new(&services);
+        let reply = browser.send(register, Body::from(body)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.body);
+
+        // Failures are counted per forwarded client address, not per proxy.
+        for i in 0..21 {
+            let attempt = Request::post("/api/login")
+                .header(header::ORIGIN, "https://shop.example")
+                .header("x-forwarded-for", "198.51.100.1, 203.0.113.66")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            let body = format!("email=spray{i}%40example.com&password=guess+guess+guess");
+            let status = Client::new(&services).send(attempt, Body::from(body)).await.status;
+            let expected = if i < 20 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+            assert_eq!(status, expected, "{kind}: attempt {i}");
+        }
+        let other_client = Request::post("/api/login")
+            .header(header::ORIGIN, "https://shop.example")
+            .header("x-forwarded-for", "203.0.113.67")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let reply = browser.send(other_client, Body::from("email=px%40example.com&password=plum+orchard+lantern")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}: another client behind the same proxy");
         db.finish().await;
     }
 }

@@ -65,17 +65,24 @@ fn hash_now(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::Hashing(e.to_string()))
 }
 
+/// Runs `work` on the blocking pool once a permit is free. The permit moves into the
+/// blocking task, so it is held until the hash is done even if the request that asked
+/// for it is dropped (a client that disconnects cannot start unbounded hashes).
 async fn run_blocking<T: Send + 'static>(
-    permits: &Semaphore,
+    permits: &Arc<Semaphore>,
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    let _permit = permits
-        .acquire()
+    let permit = Arc::clone(permits)
+        .acquire_owned()
         .await
         .map_err(|e| Error::Hashing(format!("hasher closed: {e}")))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Hashing(format!("hashing task failed: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(permit);
+        result
+    })
+    .await
+    .map_err(|e| Error::Hashing(format!("hashing task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::store::{AccountRow, CreateAccountError, Store};
 use hashing::PasswordHasher;
 use throttle::{Subjects, ThrottlePolicy};
 
+
 /// The server's implementation of accounts.
 #[derive(Debug, Clone)]
 pub struct AccountService {
@@ -91,11 +92,15 @@ impl Accounts for AccountService {
     async fn register(
         &self,
         session: &Session,
-        _client_ip: Option<IpAddr>,
+        client_ip: Option<IpAddr>,
         email: String,
         display_name: String,
         password: String,
     ) -> Result<User, AppError> {
+        // Every registration costs a hash and can probe for taken emails: limit them per
+        // address before doing any work.
+        let subjects = Subjects::register(&self.throttle, client_ip);
+        throttle::begin(&self.store, &self.throttle, subjects, now_ms()).await??;
         let email = policy::normalize_email(&email)?;
         let display_name = policy::normalize_display_name(&display_name)?;
         policy::check_new_password(&password, &email)?;
@@ -123,12 +128,14 @@ impl Accounts for AccountService {
         password: String,
     ) -> Result<User, AppError> {
         // A malformed email is just another account that does not exist.
-        let email = policy::normalize_email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
-        let subjects = Subjects::new(&email, client_ip);
-        let now = now_ms();
-        throttle::check(&self.store, self.throttle, &subjects, now).await??;
+        let email = policy::normalize_email(&email).ok();
+        let subjects = Subjects::log_in(&self.throttle, email.as_deref(), client_ip);
+        let attempt = throttle::begin(&self.store, &self.throttle, subjects, now_ms()).await??;
 
-        let row = self.store.account_by_email(&email).await?;
+        let row = match &email {
+            Some(email) => self.store.account_by_email(email).await?,
+            None => None,
+        };
         let plausible = password.chars().count() <= policy::MAX_PASSWORD_CHARS;
         let stored = row.as_ref().map(|r| r.password_hash.clone());
         // Verify even for unknown accounts (against a dummy hash): same work, same time.
@@ -136,13 +143,13 @@ impl Accounts for AccountService {
 
         match row {
             Some(row) if verified => {
-                throttle::record_success(&self.store, &subjects).await?;
+                attempt.succeeded(&self.store).await?;
                 self.start_session(session, row.account_id).await?;
                 tracing::info!(account_id = row.account_id, "logged in");
                 Ok(user_of(row))
             }
             _ => {
-                throttle::record_failure(&self.store, self.throttle, &subjects, now).await?;
+                // The attempt stays recorded: it is a failure now.
                 tracing::info!(ip = ?client_ip, "failed log-in");
                 Err(AppError::BadCredentials)
             }

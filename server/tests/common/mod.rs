@@ -34,9 +34,8 @@ pub async fn databases(test: &str) -> Vec<TestDb> {
     let name = format!("curio_test_{}_{}_{}", test, std::process::id(), n);
     let dir = std::env::temp_dir().join(&name);
     let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::for_tests(format!("sqlite://{}/curio.db", dir.display()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    config.data_dir = dir;
+    let config = Config::for_tests(format!("sqlite://{}/curio.db", dir.display()), dir);
     let mut dbs = vec![TestDb {
         kind: "sqlite",
         config,
@@ -57,7 +56,7 @@ pub async fn databases(test: &str) -> Vec<TestDb> {
             let (prefix, _) = base.rsplit_once('/').expect("postgres URL has a path");
             dbs.push(TestDb {
                 kind: "postgres",
-                config: Config::for_tests(format!("{prefix}/{name}")),
+                config: Config::for_tests(format!("{prefix}/{name}"), std::env::temp_dir()),
                 admin_url: Some(url.clone()),
                 name,
             });
@@ -98,6 +97,8 @@ pub struct Reply {
     pub body: String,
     /// The session cookie value set by this response, if any (`Some("")` when removed).
     pub session_cookie: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 /// A browser-like client against the in-process router: keeps the session cookie, sends
@@ -147,6 +148,11 @@ impl Client {
                 let (name, value) = first.split_once('=')?;
                 (name == server::sessions::COOKIE_NAME).then(|| value.to_string())
             });
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         if let Some(value) = &session_cookie {
             self.cookie = (!value.is_empty()).then(|| value.clone());
@@ -155,6 +161,7 @@ impl Client {
             status,
             body: String::from_utf8_lossy(&bytes).into_owned(),
             session_cookie,
+            retry_after,
         }
     }
 
