@@ -13,6 +13,21 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 what="${1:-build}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'install-tools: %s\n' "$*" >&2; exit 1; }
+# Debian packages: directly as root, else through sudo.
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+command -v cargo >/dev/null && command -v rustup >/dev/null \
+  || die "Rust is missing: install rustup (https://rustup.rs), then run this again."
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm (Debian)"
+  apt_install nodejs npm
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -42,8 +57,7 @@ fi
 if [ "$what" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    apt_install chromium
   fi
   stamp="$ROOT/end2end/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$ROOT/end2end/package-lock.json" -nt "$stamp" ]; then
