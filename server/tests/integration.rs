@@ -393,6 +393,11 @@ async fn pages_render_on_the_server() {
         assert_eq!(home.status, StatusCode::OK);
         assert!(home.body.contains("<title>"), "{}", home.body);
         assert!(home.body.contains("/pkg/curio.js"), "hydration script linked");
+        let gzipped = browser
+            .send(Request::get("/").header(header::ACCEPT_ENCODING, "gzip"), Body::empty())
+            .await;
+        assert_eq!(gzipped.status, StatusCode::OK);
+        assert!(!gzipped.body.contains("<title>"), "the page is sent compressed when asked");
         let missing = browser.send(Request::get("/no/such/page"), Body::empty()).await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
         assert!(missing.body.contains("Page not found"));
