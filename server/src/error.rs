@@ -4,6 +4,7 @@
 //! [`AppError`] logs that detail and keeps it out of the response.
 
 use app::error::AppError;
+use axum::response::IntoResponse;
 
 /// A failure inside the server.
 #[derive(Debug, thiserror::Error)]
@@ -32,4 +33,36 @@ impl From<Error> for AppError {
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Middleware: a server function whose arguments could not be read answers 400, not the
+/// 500 that server_fn gives every error it raises itself (our own errors already carry
+/// their status, set by `app::auth::ssr::respond`). Only error bodies are read, and they
+/// are small.
+pub async fn server_fn_error_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let response = next.run(request).await;
+    let raised_by_server_fn = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && response
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    if !raised_by_server_fn {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "reading a server-function error body failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if let Ok(AppError::Request(reason)) = serde_json::from_slice::<AppError>(&bytes) {
+        tracing::debug!(%reason, "bad server-function request");
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }

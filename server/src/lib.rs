@@ -135,6 +135,7 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(error::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(policy, sessions::enforce_policy))
         .layer(sessions::layer(session_store, policy))
         .layer(axum::middleware::from_fn_with_state(

@@ -187,18 +187,17 @@ pub async fn enforce_policy(
     // Static files never need the session; skip the database read.
     let is_static = path.starts_with("/pkg/") || path == "/favicon.svg";
     if !is_static {
-        if let Err(error) = apply_policy(&policy, &session).await {
+        if let Err(error) = apply_policy(&policy, &session, unix_secs()).await {
             tracing::error!(%error, "session policy check failed");
         }
     }
     next.run(request).await
 }
 
-async fn apply_policy(policy: &SessionPolicy, session: &Session) -> Result<(), Error> {
+async fn apply_policy(policy: &SessionPolicy, session: &Session, now: i64) -> Result<(), Error> {
     let Some(mut auth) = session.get::<SessionAuth>(AUTH_KEY).await? else {
         return Ok(());
     };
-    let now = unix_secs();
     if policy.is_past_absolute(&auth, now) {
         tracing::info!(account_id = auth.account_id, "session reached its absolute timeout");
         session.flush().await?;
@@ -215,4 +214,56 @@ pub fn unix_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tower_sessions::MemoryStore;
+
+    use super::*;
+
+    const POLICY: SessionPolicy = SessionPolicy {
+        idle: Duration::from_secs(1800),
+        absolute: Duration::from_secs(12 * 3600),
+        secure: false,
+    };
+
+    async fn session_with(auth: SessionAuth) -> Session {
+        let session = Session::new(None, Arc::new(MemoryStore::default()), None);
+        session.insert(AUTH_KEY, auth).await.unwrap();
+        session
+    }
+
+    #[tokio::test]
+    async fn active_sessions_push_back_their_idle_expiry_once_a_minute() {
+        let now = 1_000_000;
+        let fresh = SessionAuth { account_id: 1, authenticated_at: now - 100, refreshed_at: now - 30 };
+        let session = session_with(fresh).await;
+        apply_policy(&POLICY, &session, now).await.unwrap();
+        assert_eq!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap(), Some(fresh), "no write within a minute");
+
+        let stale = SessionAuth { refreshed_at: now - 90, ..fresh };
+        let session = session_with(stale).await;
+        apply_policy(&POLICY, &session, now).await.unwrap();
+        let after = session.get::<SessionAuth>(AUTH_KEY).await.unwrap().unwrap();
+        assert_eq!(after.refreshed_at, now);
+        assert_eq!(after.authenticated_at, fresh.authenticated_at, "log-in time is kept");
+    }
+
+    #[tokio::test]
+    async fn sessions_end_at_the_absolute_timeout() {
+        let now = 1_000_000;
+        let limit = POLICY.absolute.as_secs() as i64;
+        let young = SessionAuth { account_id: 1, authenticated_at: now - limit + 1, refreshed_at: now };
+        let session = session_with(young).await;
+        apply_policy(&POLICY, &session, now).await.unwrap();
+        assert!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap().is_some());
+
+        let old = SessionAuth { authenticated_at: now - limit, ..young };
+        let session = session_with(old).await;
+        apply_policy(&POLICY, &session, now).await.unwrap();
+        assert!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap().is_none(), "flushed");
+    }
 }

@@ -315,6 +315,8 @@ async fn behind_a_proxy() {
         let mut browser = Client::new(&services);
         let reply = browser.send(register, Body::from(body)).await;
         assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.body);
+        let cookie = reply.set_cookie.expect("session cookie");
+        assert!(cookie.contains("; Secure"), "{kind}: https public origin means Secure: {cookie}");
 
         // Failures are counted per forwarded client address, not per proxy.
         for i in 0..21 {
@@ -358,6 +360,22 @@ async fn cross_site_posts_and_get_calls_are_refused() {
         let reply = browser.send(get, Body::empty()).await;
         assert!(!reply.status.is_success(), "{kind}: GET logout answered {}", reply.status);
         assert!(browser.me().await.body.contains("\"Mal\""), "{kind}: GET did not log out");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_is_post_only_and_bad_arguments_get_400() {
+    for db in databases("methods").await {
+        let services = db.services().await;
+        let paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+        assert!(paths.len() >= 4, "{paths:?}");
+        for (path, method) in &paths {
+            assert_eq!(*method, axum::http::Method::POST, "{path} must not answer GET");
+        }
+        // A call missing its arguments is the caller's error, not the server's.
+        let reply = Client::new(&services).call("login", &[("email", "x@example.com")]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}: {}", db.kind, reply.body);
         db.finish().await;
     }
 }

@@ -99,6 +99,8 @@ pub struct Reply {
     pub session_cookie: Option<String>,
     /// The `Retry-After` header, if any.
     pub retry_after: Option<String>,
+    /// The whole `Set-Cookie` header of the session cookie, attributes included.
+    pub set_cookie: Option<String>,
 }
 
 /// A browser-like client against the in-process router: keeps the session cookie, sends
@@ -148,6 +150,13 @@ impl Client {
                 let (name, value) = first.split_once('=')?;
                 (name == server::sessions::COOKIE_NAME).then(|| value.to_string())
             });
+        let set_cookie = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(server::sessions::COOKIE_NAME))
+            .map(str::to_string);
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)
@@ -162,6 +171,7 @@ impl Client {
             body: String::from_utf8_lossy(&bytes).into_owned(),
             session_cookie,
             retry_after,
+            set_cookie,
         }
     }
 
