@@ -29,7 +29,13 @@ pub async fn register(
     let request = ssr::RequestContext::get().await?;
     let result = request
         .accounts
-        .register(&request.session, request.client_ip, email, display_name, password)
+        .register(
+            &request.session,
+            request.client_ip,
+            email,
+            display_name,
+            password,
+        )
         .await;
     ssr::respond(result)
 }

@@ -62,7 +62,13 @@ async fn main() {
     let accounts = AccountService::new(store, hasher, throttle, sessions);
     let ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     accounts
-        .register(&session(), ip, "known@example.com".into(), "Known".into(), PASSWORD.into())
+        .register(
+            &session(),
+            ip,
+            "known@example.com".into(),
+            "Known".into(),
+            PASSWORD.into(),
+        )
         .await
         .expect("register");
 
@@ -79,13 +85,20 @@ async fn main() {
                 .log_in(&session(), ip, email.into(), password.into())
                 .await;
             let took = start.elapsed();
-            assert_eq!(result.is_ok(), password == PASSWORD, "round {round}: {email}");
+            assert_eq!(
+                result.is_ok(),
+                password == PASSWORD,
+                "round {round}: {email}"
+            );
             if round > 0 {
                 out.push(took); // round 0 warms caches and the blocking pool
             }
         }
     }
-    println!("log-in timing, {} rounds each, SQLite, argon2id m=19456 t=2 p=1", ROUNDS - 1);
+    println!(
+        "log-in timing, {} rounds each, SQLite, argon2id m=19456 t=2 p=1",
+        ROUNDS - 1
+    );
     let w = summary("known account, wrong password", wrong);
     let u = summary("unknown account", unknown);
     summary("known account, right password", right);

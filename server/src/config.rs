@@ -30,7 +30,12 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address and port to listen on.
-    #[arg(long, env = "CURIO_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "CURIO_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub addr: SocketAddr,
 
     /// Database URL. `postgres://...` selects PostgreSQL; `sqlite://...` a SQLite file.
@@ -47,7 +52,12 @@ pub struct Config {
     pub log: String,
 
     /// Directory with the built site (JS, WASM, CSS and public assets).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
     pub site_root: String,
 
     /// The origin shoppers' browsers use, e.g. `https://shop.example`, when it differs from
@@ -67,11 +77,21 @@ pub struct Config {
     pub secure_cookies: SecureCookies,
 
     /// Minutes without a request after which a session ends.
-    #[arg(long, env = "CURIO_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "CURIO_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
     pub session_idle_minutes: u32,
 
     /// Hours after logging in after which a session ends however active it is.
-    #[arg(long, env = "CURIO_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    #[arg(
+        long,
+        env = "CURIO_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
     pub session_max_hours: u32,
 
     /// Largest request body accepted, in bytes.
@@ -143,19 +163,32 @@ mod tests {
         let cli = Cli::parse_from(["curio"]);
         assert!(cli.command.is_none());
         assert_eq!(cli.config.addr.to_string(), "127.0.0.1:3000");
-        assert!(!cli.config.cookies_secure(), "loopback gets non-Secure cookies");
+        assert!(
+            !cli.config.cookies_secure(),
+            "loopback gets non-Secure cookies"
+        );
 
         let cli = Cli::parse_from(["curio", "serve", "--addr", "0.0.0.0:8080"]);
         assert!(matches!(cli.command, Some(Command::Serve)));
-        assert!(cli.config.cookies_secure(), "a public address gets Secure cookies");
+        assert!(
+            cli.config.cookies_secure(),
+            "a public address gets Secure cookies"
+        );
     }
 
     #[test]
     fn public_origin_is_checked_and_decides_secure_cookies() {
         let cli = Cli::parse_from(["curio", "--public-origin", "https://Shop.example"]);
-        assert_eq!(cli.config.public_origin.as_deref(), Some("https://shop.example"));
-        assert!(cli.config.cookies_secure(), "https origin behind a proxy on loopback");
-        let err = Cli::try_parse_from(["curio", "--public-origin", "https://shop.example/x"]).unwrap_err();
+        assert_eq!(
+            cli.config.public_origin.as_deref(),
+            Some("https://shop.example")
+        );
+        assert!(
+            cli.config.cookies_secure(),
+            "https origin behind a proxy on loopback"
+        );
+        let err = Cli::try_parse_from(["curio", "--public-origin", "https://shop.example/x"])
+            .unwrap_err();
         assert!(err.to_string().contains("--public-origin"), "{err}");
         assert!(Cli::try_parse_from(["curio", "--public-origin", "shop.example"]).is_err());
     }

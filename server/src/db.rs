@@ -51,7 +51,10 @@ impl Database {
             }
             None => {
                 std::fs::create_dir_all(data_dir).map_err(|e| {
-                    Error::Startup(format!("cannot create data directory {}: {e}", data_dir.display()))
+                    Error::Startup(format!(
+                        "cannot create data directory {}: {e}",
+                        data_dir.display()
+                    ))
                 })?;
                 let options = SqliteConnectOptions::new().filename(data_dir.join("curio.db"));
                 Database::Sqlite(Self::sqlite_pool(options).await?)

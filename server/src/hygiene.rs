@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 
 /// Whether a request with this method may change state.
 fn is_state_changing(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Where state-changing requests may come from.
@@ -41,28 +44,19 @@ pub fn cross_site_reason(
             return Some("Sec-Fetch-Site is not same-origin");
         }
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return None;
-    };
+    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("null");
     if let Some(expected) = &policy.public_origin {
-        let matches = origin
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(expected));
-        return (!matches).then_some("Origin is not the public origin");
+        return (!origin.eq_ignore_ascii_case(expected))
+            .then_some("Origin is not the public origin");
     }
-    {
-        let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-            return Some("Origin given without Host");
-        };
-        let origin = origin.to_str().unwrap_or("null");
-        let origin_host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"));
-        if origin_host != Some(host) {
-            return Some("Origin does not match Host");
-        }
-    }
-    None
+    // No public origin configured: the browser's origin must name the host it talks to.
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return Some("Origin given without Host");
+    };
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    (origin_host != Some(host)).then_some("Origin does not match Host")
 }
 
 /// Middleware: answers 403 to a cross-site state-changing request.
@@ -102,7 +96,9 @@ pub async fn client_ip(
                 .and_then(|last| last.trim().parse::<IpAddr>().ok())
         })
         .flatten();
-    request.extensions_mut().insert(ClientIp(forwarded.or(peer)));
+    request
+        .extensions_mut()
+        .insert(ClientIp(forwarded.or(peer)));
     next.run(request).await
 }
 
@@ -129,7 +125,10 @@ pub async fn limit_body(
     }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
         Err(_) => too_large(),
     }
 }
@@ -171,7 +170,11 @@ mod tests {
     fn same_origin_and_non_browser_requests_pass() {
         let post = Method::POST;
         assert_eq!(cross_site_reason(&by_host(), &post, &headers(&[])), None);
-        let ours = headers(&[("host", "shop.example"), ("origin", "https://shop.example"), ("sec-fetch-site", "same-origin")]);
+        let ours = headers(&[
+            ("host", "shop.example"),
+            ("origin", "https://shop.example"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
         assert_eq!(cross_site_reason(&by_host(), &post, &ours), None);
     }
 
@@ -194,11 +197,20 @@ mod tests {
             public_origin: Some("https://shop.example".into()),
         };
         // The proxy rewrote Host to the upstream address; the browser's Origin is public.
-        let through_proxy = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://shop.example")]);
-        assert_eq!(cross_site_reason(&policy, &Method::POST, &through_proxy), None);
+        let through_proxy = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://shop.example"),
+        ]);
+        assert_eq!(
+            cross_site_reason(&policy, &Method::POST, &through_proxy),
+            None
+        );
         assert!(cross_site_reason(&by_host(), &Method::POST, &through_proxy).is_some());
         let plain_http = headers(&[("host", "shop.example"), ("origin", "http://shop.example")]);
-        assert!(cross_site_reason(&policy, &Method::POST, &plain_http).is_some(), "scheme counts");
+        assert!(
+            cross_site_reason(&policy, &Method::POST, &plain_http).is_some(),
+            "scheme counts"
+        );
     }
 
     #[test]

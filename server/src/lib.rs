@@ -74,7 +74,11 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
     let db = Database::connect(config.database_url.as_deref(), &config.data_dir).await?;
     tracing::info!(database = db.kind(), "database ready");
     let session_store = SessionBackend::open(&db).await?;
-    tokio::spawn(session_store.clone().delete_expired_every(Duration::from_secs(600)));
+    tokio::spawn(
+        session_store
+            .clone()
+            .delete_expired_every(Duration::from_secs(600)),
+    );
 
     let store = Store::new(db);
     let session_policy = SessionPolicy {
@@ -132,11 +136,19 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
     let options = state.leptos_options.clone();
     let policy = state.session_policy;
     Router::new()
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .with_state(state)
         .layer(axum::middleware::from_fn(error::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(policy, sessions::enforce_policy))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            sessions::enforce_policy,
+        ))
         .layer(sessions::layer(session_store, policy))
         .layer(axum::middleware::from_fn_with_state(
             hygiene.trust_forwarded_for,

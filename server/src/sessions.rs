@@ -8,11 +8,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, SqlitePool};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use sqlx::{PgPool, SqlitePool};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::db::Database;
@@ -114,8 +114,8 @@ impl SessionStore for SessionBackend {
     /// the shopper in again; here that write finds no row and changes nothing. New
     /// sessions go through `create` (tower-sessions calls it for every new id).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = rmp_serde::to_vec(record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data =
+            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let id = record.id.to_string();
         let result = match self {
             Self::Sqlite(_, pool) => {
@@ -199,7 +199,10 @@ async fn apply_policy(policy: &SessionPolicy, session: &Session, now: i64) -> Re
         return Ok(());
     };
     if policy.is_past_absolute(&auth, now) {
-        tracing::info!(account_id = auth.account_id, "session reached its absolute timeout");
+        tracing::info!(
+            account_id = auth.account_id,
+            "session reached its absolute timeout"
+        );
         session.flush().await?;
     } else if now - auth.refreshed_at >= SessionPolicy::REFRESH_EVERY_SECS {
         auth.refreshed_at = now;
@@ -239,31 +242,63 @@ mod tests {
     #[tokio::test]
     async fn active_sessions_push_back_their_idle_expiry_once_a_minute() {
         let now = 1_000_000;
-        let fresh = SessionAuth { account_id: 1, authenticated_at: now - 100, refreshed_at: now - 30 };
+        let fresh = SessionAuth {
+            account_id: 1,
+            authenticated_at: now - 100,
+            refreshed_at: now - 30,
+        };
         let session = session_with(fresh).await;
         apply_policy(&POLICY, &session, now).await.unwrap();
-        assert_eq!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap(), Some(fresh), "no write within a minute");
+        assert_eq!(
+            session.get::<SessionAuth>(AUTH_KEY).await.unwrap(),
+            Some(fresh),
+            "no write within a minute"
+        );
 
-        let stale = SessionAuth { refreshed_at: now - 90, ..fresh };
+        let stale = SessionAuth {
+            refreshed_at: now - 90,
+            ..fresh
+        };
         let session = session_with(stale).await;
         apply_policy(&POLICY, &session, now).await.unwrap();
         let after = session.get::<SessionAuth>(AUTH_KEY).await.unwrap().unwrap();
         assert_eq!(after.refreshed_at, now);
-        assert_eq!(after.authenticated_at, fresh.authenticated_at, "log-in time is kept");
+        assert_eq!(
+            after.authenticated_at, fresh.authenticated_at,
+            "log-in time is kept"
+        );
     }
 
     #[tokio::test]
     async fn sessions_end_at_the_absolute_timeout() {
         let now = 1_000_000;
         let limit = POLICY.absolute.as_secs() as i64;
-        let young = SessionAuth { account_id: 1, authenticated_at: now - limit + 1, refreshed_at: now };
+        let young = SessionAuth {
+            account_id: 1,
+            authenticated_at: now - limit + 1,
+            refreshed_at: now,
+        };
         let session = session_with(young).await;
         apply_policy(&POLICY, &session, now).await.unwrap();
-        assert!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap().is_some());
+        assert!(session
+            .get::<SessionAuth>(AUTH_KEY)
+            .await
+            .unwrap()
+            .is_some());
 
-        let old = SessionAuth { authenticated_at: now - limit, ..young };
+        let old = SessionAuth {
+            authenticated_at: now - limit,
+            ..young
+        };
         let session = session_with(old).await;
         apply_policy(&POLICY, &session, now).await.unwrap();
-        assert!(session.get::<SessionAuth>(AUTH_KEY).await.unwrap().is_none(), "flushed");
+        assert!(
+            session
+                .get::<SessionAuth>(AUTH_KEY)
+                .await
+                .unwrap()
+                .is_none(),
+            "flushed"
+        );
     }
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
@@ -50,7 +52,9 @@ impl PasswordHasher {
         let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = run_blocking(&self.permits, move || {
             let parsed = PasswordHash::new(&hash).map_err(|e| Error::Hashing(e.to_string()))?;
-            Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            Ok(Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
         })
         .await?;
         Ok(known && matches)
@@ -96,7 +100,10 @@ mod tests {
         let b = hasher.hash("correct horse".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(hasher.verify("correct horse".into(), Some(a.clone())).await.unwrap());
+        assert!(hasher
+            .verify("correct horse".into(), Some(a.clone()))
+            .await
+            .unwrap());
         assert!(!hasher.verify("wrong horse".into(), Some(a)).await.unwrap());
         assert!(!hasher.verify("correct horse".into(), None).await.unwrap());
     }

@@ -16,7 +16,6 @@ use crate::store::{AccountRow, CreateAccountError, Store};
 use hashing::PasswordHasher;
 use throttle::{Subjects, ThrottlePolicy};
 
-
 /// The server's implementation of accounts.
 #[derive(Debug, Clone)]
 pub struct AccountService {
@@ -46,7 +45,10 @@ impl AccountService {
     /// account in it.
     async fn start_session(&self, session: &Session, account_id: i64) -> Result<(), AppError> {
         let now = unix_secs();
-        session.cycle_id().await.map_err(crate::error::Error::from)?;
+        session
+            .cycle_id()
+            .await
+            .map_err(crate::error::Error::from)?;
         let auth = SessionAuth {
             account_id,
             authenticated_at: now,
@@ -62,14 +64,7 @@ impl AccountService {
 
 fn user_of(row: AccountRow) -> User {
     let member_since = time::OffsetDateTime::from_unix_timestamp(row.created_at)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day()
-            )
-        })
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
         .unwrap_or_default();
     User {
         id: row.account_id,

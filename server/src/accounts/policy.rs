@@ -58,7 +58,10 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
 pub fn normalize_display_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim().to_string();
     if name.is_empty() {
-        return Err(AppError::invalid("display_name", "Please choose a display name."));
+        return Err(AppError::invalid(
+            "display_name",
+            "Please choose a display name.",
+        ));
     }
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
         return Err(AppError::invalid(
@@ -67,7 +70,10 @@ pub fn normalize_display_name(raw: &str) -> Result<String, AppError> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::invalid("display_name", "Display names cannot contain control characters."));
+        return Err(AppError::invalid(
+            "display_name",
+            "Display names cannot contain control characters.",
+        ));
     }
     Ok(name)
 }
@@ -95,7 +101,10 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), AppError> {
         ));
     }
     if lowered == email || email.split('@').next() == Some(lowered.as_str()) {
-        return Err(AppError::invalid("password", "Your password cannot be your email address."));
+        return Err(AppError::invalid(
+            "password",
+            "Your password cannot be your email address.",
+        ));
     }
     Ok(())
 }
@@ -113,9 +122,15 @@ mod tests {
 
     #[test]
     fn password_length_bounds_in_characters() {
-        assert_eq!(field_of(check_new_password("short12", "a@b.co").unwrap_err()), "password");
+        assert_eq!(
+            field_of(check_new_password("short12", "a@b.co").unwrap_err()),
+            "password"
+        );
         assert!(check_new_password("eight ch", "a@b.co").is_ok());
-        assert!(check_new_password(&"é".repeat(128), "a@b.co").is_ok(), "128 two-byte chars");
+        assert!(
+            check_new_password(&"é".repeat(128), "a@b.co").is_ok(),
+            "128 two-byte chars"
+        );
         assert!(check_new_password(&"x".repeat(129), "a@b.co").is_err());
     }
 
@@ -127,7 +142,9 @@ mod tests {
         }
         assert!(check_new_password("correct horse battery staple", "a@b.co").is_ok());
         assert!(common_passwords().len() > 150);
-        assert!(common_passwords().iter().all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
+        assert!(common_passwords()
+            .iter()
+            .all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
     }
 
     #[test]
@@ -137,9 +154,24 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.com"] {
-            assert_eq!(field_of(normalize_email(bad).unwrap_err()), "email", "{bad:?}");
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "a@b@c.com",
+        ] {
+            assert_eq!(
+                field_of(normalize_email(bad).unwrap_err()),
+                "email",
+                "{bad:?}"
+            );
         }
     }
 

@@ -63,18 +63,32 @@ impl Subjects {
     /// A log-in to `email` (already normalised; an unusable email is one shared subject,
     /// since it can match no account) from `ip`.
     pub fn log_in(policy: &ThrottlePolicy, email: Option<&str>, ip: Option<IpAddr>) -> Self {
-        let mut list = vec![(format!("account:{}", email.unwrap_or("<invalid>")), policy.per_account)];
+        let mut list = vec![(
+            format!("account:{}", email.unwrap_or("<invalid>")),
+            policy.per_account,
+        )];
         list.extend(ip.map(|ip| (format!("ip:{}", address_key(ip)), policy.per_ip)));
-        Self { list, account: Some(0) }
+        Self {
+            list,
+            account: Some(0),
+        }
     }
 
     /// A registration from `ip`.
     pub fn register(policy: &ThrottlePolicy, ip: Option<IpAddr>) -> Self {
         let list = ip
-            .map(|ip| (format!("register:{}", address_key(ip)), policy.registrations_per_ip))
+            .map(|ip| {
+                (
+                    format!("register:{}", address_key(ip)),
+                    policy.registrations_per_ip,
+                )
+            })
             .into_iter()
             .collect();
-        Self { list, account: None }
+        Self {
+            list,
+            account: None,
+        }
     }
 }
 
@@ -96,7 +110,9 @@ pub async fn begin(
 ) -> Result<Result<Attempt, AppError>, Error> {
     let window_ms = policy.window_secs * 1000;
     let names: Vec<String> = subjects.list.iter().map(|(s, _)| s.clone()).collect();
-    let counts = store.record_attempt(&names, now_ms, now_ms - window_ms).await?;
+    let counts = store
+        .record_attempt(&names, now_ms, now_ms - window_ms)
+        .await?;
     let mut wait_ms = 0;
     for count in &counts {
         let limit = subjects

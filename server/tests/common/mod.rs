@@ -45,9 +45,9 @@ pub async fn databases(test: &str) -> Vec<TestDb> {
 
     if let Ok(url) = std::env::var("DATABASE_URL") {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let mut admin = sqlx::PgConnection::connect(&url)
-                .await
-                .unwrap_or_else(|e| panic!("DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!("DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+            });
             sqlx::query(&format!("create database \"{name}\""))
                 .execute(&mut admin)
                 .await
@@ -77,11 +77,16 @@ impl TestDb {
     pub async fn finish(self) {
         match self.admin_url {
             Some(url) => {
-                let mut admin = sqlx::PgConnection::connect(&url).await.expect("admin connect");
-                sqlx::query(&format!("drop database if exists \"{}\" with (force)", self.name))
-                    .execute(&mut admin)
+                let mut admin = sqlx::PgConnection::connect(&url)
                     .await
-                    .expect("drop test database");
+                    .expect("admin connect");
+                sqlx::query(&format!(
+                    "drop database if exists \"{}\" with (force)",
+                    self.name
+                ))
+                .execute(&mut admin)
+                .await
+                .expect("drop test database");
             }
             None => {
                 let _ = std::fs::remove_dir_all(&self.config.data_dir);
@@ -123,7 +128,7 @@ impl Client {
         }
     }
 
-    pub fn from_ip(mut self, ip: [u8; 4]) -> Self {
+    pub fn with_ip(mut self, ip: [u8; 4]) -> Self {
         self.ip = IpAddr::V4(Ipv4Addr::from(ip));
         self
     }
@@ -132,13 +137,21 @@ impl Client {
     pub async fn send(&mut self, build: axum::http::request::Builder, body: Body) -> Reply {
         let mut builder = build.header(header::HOST, HOST);
         if let Some(cookie) = &self.cookie {
-            builder = builder.header(header::COOKIE, format!("{}={cookie}", server::sessions::COOKIE_NAME));
+            builder = builder.header(
+                header::COOKIE,
+                format!("{}={cookie}", server::sessions::COOKIE_NAME),
+            );
         }
         let mut request = builder.body(body).expect("request");
         request
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(self.ip, 40000)));
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let status = response.status();
         let session_cookie = response
             .headers()
@@ -162,7 +175,12 @@ impl Client {
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         if let Some(value) = &session_cookie {
             self.cookie = (!value.is_empty()).then(|| value.clone());
         }
@@ -190,12 +208,20 @@ impl Client {
     }
 
     pub async fn register(&mut self, email: &str, name: &str, password: &str) -> Reply {
-        self.call("register", &[("email", email), ("display_name", name), ("password", password)])
-            .await
+        self.call(
+            "register",
+            &[
+                ("email", email),
+                ("display_name", name),
+                ("password", password),
+            ],
+        )
+        .await
     }
 
     pub async fn log_in(&mut self, email: &str, password: &str) -> Reply {
-        self.call("login", &[("email", email), ("password", password)]).await
+        self.call("login", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn log_out(&mut self) -> Reply {
@@ -211,7 +237,9 @@ impl Client {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             b' ' => "+".to_string(),
             _ => format!("%{b:02X}"),
         })
