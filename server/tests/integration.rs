@@ -697,3 +697,49 @@ async fn pages_render_on_the_server() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn migrations_fail_loudly_and_bad_urls_are_named() {
+    for db in databases("migrate").await {
+        let services = db.services().await;
+        // Someone edited an applied migration: start-up must refuse, not carry on.
+        let tamper = "update _sqlx_migrations set checksum = $1";
+        let garbage = vec![0u8; 48];
+        match services.store.database() {
+            server::db::Database::Sqlite(pool) => {
+                sqlx::query(tamper)
+                    .bind(garbage)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            server::db::Database::Postgres(pool) => {
+                sqlx::query(tamper)
+                    .bind(garbage)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        let error = match server::build(&db.config).await {
+            Ok(_) => panic!("{}: started on a tampered schema", db.kind),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("database migration failed"),
+            "{}: {error}",
+            db.kind
+        );
+        db.finish().await;
+    }
+    let dir = std::env::temp_dir();
+    let error = server::db::Database::connect(Some("mysql://user:secret@host/db"), &dir)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("neither postgres"), "{error}");
+    assert!(
+        !error.contains("secret"),
+        "the password is not echoed: {error}"
+    );
+}
