@@ -5,6 +5,15 @@
 //! the evaluation harness grow into.
 #![deny(missing_docs)]
 
+pub mod data;
+pub mod eval;
 pub mod interaction;
+pub mod metrics;
+pub mod models;
+pub mod movielens;
+pub mod recommender;
+pub mod topk;
 
+pub use data::{Dataset, Event, IdMap};
 pub use interaction::{InteractionKind, UnknownInteractionKind};
+pub use recommender::{recommend, EngineError, Exclusions, Explanation, Recommender};

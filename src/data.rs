@@ -1,0 +1,239 @@
+//! The engine's view of shop data: dense id maps, and a sparse user x item matrix of
+//! weighted implicit feedback (CSR), with the items each user must never be shown again.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sprs::{CsMat, TriMat};
+
+use crate::interaction::InteractionKind;
+
+/// Maps external ids (SKUs, account ids, MovieLens ids) to dense indices `0..len` and back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    to_dense: HashMap<String, u32>,
+    to_external: Vec<String>,
+}
+
+impl IdMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The dense index of `id`, assigning the next one if it is new.
+    pub fn get_or_insert(&mut self, id: &str) -> u32 {
+        if let Some(&index) = self.to_dense.get(id) {
+            return index;
+        }
+        let index = self.to_external.len() as u32;
+        self.to_dense.insert(id.to_string(), index);
+        self.to_external.push(id.to_string());
+        index
+    }
+
+    /// The dense index of `id`, if known.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.to_dense.get(id).copied()
+    }
+
+    /// The external id of a dense index.
+    pub fn external(&self, index: u32) -> Option<&str> {
+        self.to_external.get(index as usize).map(String::as_str)
+    }
+
+    /// How many ids are mapped.
+    pub fn len(&self) -> usize {
+        self.to_external.len()
+    }
+
+    /// Whether no id is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.to_external.is_empty()
+    }
+}
+
+/// One recorded shopper event, with external ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The shopper (account or anonymous session).
+    pub user: String,
+    /// The product.
+    pub item: String,
+    /// What happened.
+    pub kind: InteractionKind,
+    /// Stars for a rating; unused otherwise.
+    pub value: Option<f32>,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+/// Implicit-feedback data ready for the models.
+///
+/// `matrix` holds, for each (user, item), the sum of the weights of that user's events on
+/// that item (see [`InteractionKind::default_weight`]); pairs whose sum is not positive
+/// are left out. `excluded` lists, per user, the items bought or disliked: recommenders
+/// never return them unless asked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dataset {
+    /// User ids.
+    pub users: IdMap,
+    /// Item ids.
+    pub items: IdMap,
+    /// Users x items, CSR, positive weights only.
+    pub matrix: CsMat<f32>,
+    /// Per user, sorted item indices never to recommend back (bought or disliked).
+    pub excluded: Vec<Vec<u32>>,
+}
+
+impl Dataset {
+    /// Builds a dataset from events, weighting each with the default weights.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut users = IdMap::new();
+        let mut items = IdMap::new();
+        let mut sums: HashMap<(u32, u32), f32> = HashMap::new();
+        let mut excluded: Vec<Vec<u32>> = Vec::new();
+        for event in events {
+            let u = users.get_or_insert(&event.user);
+            let i = items.get_or_insert(&event.item);
+            *sums.entry((u, i)).or_default() += event.kind.default_weight(event.value);
+            if excluded.len() <= u as usize {
+                excluded.resize(u as usize + 1, Vec::new());
+            }
+            if matches!(
+                event.kind,
+                InteractionKind::Purchase | InteractionKind::Dislike
+            ) {
+                excluded[u as usize].push(i);
+            }
+        }
+        let triples: Vec<(u32, u32, f32)> = sums.into_iter().map(|((u, i), w)| (u, i, w)).collect();
+        let mut data = Self::from_triples(users, items, &triples);
+        for (u, list) in excluded.into_iter().enumerate() {
+            let mut list = list;
+            list.sort_unstable();
+            list.dedup();
+            data.excluded[u] = list;
+        }
+        data
+    }
+
+    /// Builds a dataset from dense `(user, item, weight)` triples over the given id maps.
+    /// Repeated pairs are summed; pairs with a non-positive sum are dropped.
+    pub fn from_triples(users: IdMap, items: IdMap, triples: &[(u32, u32, f32)]) -> Self {
+        let (n_users, n_items) = (users.len(), items.len());
+        let mut sums: HashMap<(u32, u32), f32> = HashMap::with_capacity(triples.len());
+        for &(u, i, w) in triples {
+            *sums.entry((u, i)).or_default() += w;
+        }
+        let mut positive: Vec<((u32, u32), f32)> =
+            sums.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        positive.sort_unstable_by_key(|(pair, _)| *pair);
+        let mut tri = TriMat::with_capacity((n_users, n_items), positive.len());
+        for ((u, i), w) in positive {
+            tri.add_triplet(u as usize, i as usize, w);
+        }
+        Self {
+            users,
+            items,
+            matrix: tri.to_csr(),
+            excluded: vec![Vec::new(); n_users],
+        }
+    }
+
+    /// A dataset with numbered ids (`"0"`, `"1"`, ...), for tests and synthetic data.
+    pub fn from_dense(n_users: usize, n_items: usize, triples: &[(u32, u32, f32)]) -> Self {
+        let mut users = IdMap::new();
+        for u in 0..n_users {
+            users.get_or_insert(&u.to_string());
+        }
+        let mut items = IdMap::new();
+        for i in 0..n_items {
+            items.get_or_insert(&i.to_string());
+        }
+        Self::from_triples(users, items, triples)
+    }
+
+    /// Number of users.
+    pub fn n_users(&self) -> usize {
+        self.matrix.rows()
+    }
+
+    /// Number of items.
+    pub fn n_items(&self) -> usize {
+        self.matrix.cols()
+    }
+
+    /// The items of `user` (sorted indices) and their weights.
+    pub fn user_items(&self, user: u32) -> (&[usize], &[f32]) {
+        row_slices(&self.matrix, user as usize)
+    }
+
+    /// How many users have a positive interaction with each item.
+    pub fn item_popularity(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; self.n_items()];
+        for &i in self.matrix.indices() {
+            counts[i] += 1;
+        }
+        counts
+    }
+}
+
+/// Row `row` of a CSR matrix as (column indices, values); empty past the last row.
+pub(crate) fn row_slices(matrix: &CsMat<f32>, row: usize) -> (&[usize], &[f32]) {
+    if row >= matrix.outer_dims() {
+        return (&[], &[]);
+    }
+    let range = matrix.indptr().outer_inds_sz(row);
+    (&matrix.indices()[range.clone()], &matrix.data()[range])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(user: &str, item: &str, kind: InteractionKind) -> Event {
+        Event {
+            user: user.into(),
+            item: item.into(),
+            kind,
+            value: None,
+            time: 0,
+        }
+    }
+
+    #[test]
+    fn events_are_weighted_summed_and_excluded() {
+        use InteractionKind::*;
+        let events = vec![
+            event("ann", "camera", View),
+            event("ann", "camera", Purchase),
+            event("ann", "card", Click),
+            event("ann", "tripod", Like),
+            event("ann", "tripod", Dislike),
+            event("bob", "card", AddToCart),
+        ];
+        let data = Dataset::from_events(&events);
+        assert_eq!((data.n_users(), data.n_items()), (2, 3));
+        let ann = data.users.get("ann").unwrap();
+        let (items, weights) = data.user_items(ann);
+        let camera = data.items.get("camera").unwrap() as usize;
+        let card = data.items.get("card").unwrap() as usize;
+        // The tripod's like (2) and dislike (-4) sum to a negative: left out of the matrix.
+        assert_eq!(items, &[camera, card]);
+        assert_eq!(weights, &[0.5 + 5.0, 1.0]);
+        let tripod = data.items.get("tripod").unwrap();
+        assert_eq!(data.excluded[ann as usize], vec![camera as u32, tripod]);
+        assert_eq!(data.item_popularity()[card], 2);
+    }
+
+    #[test]
+    fn id_maps_round_trip() {
+        let mut ids = IdMap::new();
+        assert_eq!(ids.get_or_insert("a"), 0);
+        assert_eq!(ids.get_or_insert("b"), 1);
+        assert_eq!(ids.get_or_insert("a"), 0);
+        assert_eq!(ids.external(1), Some("b"));
+        assert_eq!(ids.get("c"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Reads MovieLens `u.data` (tab-separated `user item rating timestamp`), with errors that
+//! name the line and field.
+
+use std::io::BufRead;
+
+use crate::data::{Dataset, IdMap};
+use crate::recommender::EngineError;
+
+/// One rating of `u.data`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rating {
+    /// MovieLens user id.
+    pub user: u32,
+    /// MovieLens item id.
+    pub item: u32,
+    /// 1 to 5 stars.
+    pub stars: f32,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+/// Parses `u.data`; `source` names the input in errors.
+pub fn read_ratings(reader: impl BufRead, source: &str) -> Result<Vec<Rating>, EngineError> {
+    let mut ratings = Vec::new();
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index + 1;
+        let line =
+            line.map_err(|e| EngineError::Data(format!("{source}:{line_no}: cannot read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != 4 {
+            return Err(EngineError::Data(format!(
+                "{source}:{line_no}: expected 4 tab-separated fields (user, item, rating, timestamp), found {}",
+                fields.len()
+            )));
+        }
+        let field = |n: usize, name: &str| -> Result<i64, EngineError> {
+            fields[n].trim().parse::<i64>().map_err(|_| {
+                EngineError::Data(format!(
+                    "{source}:{line_no}: field {name} is not a whole number: {:?}",
+                    fields[n]
+                ))
+            })
+        };
+        let stars = field(2, "rating")?;
+        if !(1..=5).contains(&stars) {
+            return Err(EngineError::Data(format!(
+                "{source}:{line_no}: field rating must be 1 to 5, found {stars}"
+            )));
+        }
+        let id = |n: usize, name: &str| -> Result<u32, EngineError> {
+            u32::try_from(field(n, name)?).map_err(|_| {
+                EngineError::Data(format!("{source}:{line_no}: field {name} is out of range"))
+            })
+        };
+        ratings.push(Rating {
+            user: id(0, "user")?,
+            item: id(1, "item")?,
+            stars: stars as f32,
+            time: field(3, "timestamp")?,
+        });
+    }
+    Ok(ratings)
+}
+
+/// Every rating as one implicit interaction of weight 1 (the benchmark protocol: each
+/// rated item is relevant, whatever its stars).
+pub fn implicit_dataset(ratings: &[Rating]) -> Dataset {
+    let mut users = IdMap::new();
+    let mut items = IdMap::new();
+    let triples: Vec<(u32, u32, f32)> = ratings
+        .iter()
+        .map(|r| {
+            (
+                users.get_or_insert(&r.user.to_string()),
+                items.get_or_insert(&r.item.to_string()),
+                1.0,
+            )
+        })
+        .collect();
+    Dataset::from_triples(users, items, &triples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_good_lines_and_names_bad_ones() {
+        let text = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n";
+        let ratings = read_ratings(text.as_bytes(), "u.data").unwrap();
+        assert_eq!(ratings.len(), 2);
+        assert_eq!(
+            ratings[0],
+            Rating {
+                user: 196,
+                item: 242,
+                stars: 3.0,
+                time: 881250949
+            }
+        );
+        let data = implicit_dataset(&ratings);
+        assert_eq!((data.n_users(), data.n_items()), (2, 2));
+
+        let bad = "196\t242\t3\t881250949\n186\tabc\t3\t891717742\n";
+        let err = read_ratings(bad.as_bytes(), "u.data")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "u.data:2: field item is not a whole number: \"abc\"");
+        let short = "1\t2\t3\n";
+        assert!(read_ratings(short.as_bytes(), "f")
+            .unwrap_err()
+            .to_string()
+            .starts_with("f:1: expected 4"));
+        let stars = "1\t2\t9\t0\n";
+        assert!(read_ratings(stars.as_bytes(), "f")
+            .unwrap_err()
+            .to_string()
+            .contains("rating must be 1 to 5"));
+    }
+}

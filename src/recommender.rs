@@ -1,0 +1,138 @@
+//! The one interface every model implements, and the top-k step shared by all of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::topk::{contains_sorted, top_k};
+
+/// A failure of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A model was asked to do something before `fit`.
+    #[error("the {0} model is not fitted yet")]
+    NotFitted(&'static str),
+    /// Saved bytes could not be read back.
+    #[error("cannot load the {model} model: {reason}")]
+    Load {
+        /// Which model.
+        model: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A model could not be saved.
+    #[error("cannot save the {model} model: {reason}")]
+    Save {
+        /// Which model.
+        model: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Input data is unusable; the message says where.
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Why a model scored an item: the history items that pushed it up, or a note.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// History items and their share of the score, largest first.
+    pub because_of: Vec<(u32, f32)>,
+    /// A reason that is not about the history ("liked by 412 shoppers").
+    pub note: Option<String>,
+}
+
+/// A recommendation model.
+///
+/// Items and users are dense indices of the [`Dataset`] the model was fitted on. A
+/// *history* is a list of `(item, weight)` pairs: a known user's row, or an anonymous
+/// shopper's first clicks, so every model can serve a shopper it has never seen.
+pub trait Recommender: Send + Sync {
+    /// Short stable name (`popularity`, `item-knn`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Learns from `data`.
+    fn fit(&mut self, data: &Dataset) -> Result<(), EngineError>;
+
+    /// Writes a score for every item into `scores` (length = number of items), for a
+    /// shopper with this history.
+    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]);
+
+    /// Scores for a user of the fitted dataset: by default, the scores of their history.
+    fn score_user(&self, data: &Dataset, user: u32, scores: &mut [f32]) {
+        self.score_history(&history_of(data, user), scores);
+    }
+
+    /// The `k` items most similar to `item`, best first, without `item` itself.
+    fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)>;
+
+    /// Why `item` scores for this history.
+    fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation;
+
+    /// The fitted model as bytes; each model's `from_bytes` reads them back exactly.
+    fn to_bytes(&self) -> Result<Vec<u8>, EngineError>;
+}
+
+/// A user's row as a history.
+pub fn history_of(data: &Dataset, user: u32) -> Vec<(u32, f32)> {
+    let (items, weights) = data.user_items(user);
+    items
+        .iter()
+        .zip(weights)
+        .map(|(&i, &w)| (i as u32, w))
+        .collect()
+}
+
+/// What to leave out of a user's recommendations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exclusions {
+    /// Leave out items the user already interacted with (the usual case).
+    pub seen: bool,
+    /// Leave out items the user bought or disliked (on unless explicitly asked).
+    pub bought_or_disliked: bool,
+}
+
+impl Default for Exclusions {
+    fn default() -> Self {
+        Self {
+            seen: true,
+            bought_or_disliked: true,
+        }
+    }
+}
+
+/// The top `k` items for `user`, best first, without what `exclusions` rules out.
+pub fn recommend(
+    model: &dyn Recommender,
+    data: &Dataset,
+    user: u32,
+    k: usize,
+    exclusions: Exclusions,
+) -> Vec<(u32, f32)> {
+    let mut scores = vec![0.0f32; data.n_items()];
+    model.score_user(data, user, &mut scores);
+    let (seen, _) = data.user_items(user);
+    let excluded: &[u32] = data.excluded.get(user as usize).map_or(&[], Vec::as_slice);
+    top_k(&scores, k, |item| {
+        (exclusions.seen && seen.binary_search(&(item as usize)).is_ok())
+            || (exclusions.bought_or_disliked && contains_sorted(excluded, item))
+    })
+}
+
+/// Serialises a model's state (MessagePack: f32 values round-trip exactly).
+pub(crate) fn save<T: Serialize>(model: &'static str, state: &T) -> Result<Vec<u8>, EngineError> {
+    rmp_serde::to_vec(state).map_err(|e| EngineError::Save {
+        model,
+        reason: e.to_string(),
+    })
+}
+
+/// Reads back what [`save`] wrote.
+pub(crate) fn load<T: serde::de::DeserializeOwned>(
+    model: &'static str,
+    bytes: &[u8],
+) -> Result<T, EngineError> {
+    rmp_serde::from_slice(bytes).map_err(|e| EngineError::Load {
+        model,
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,71 @@
+//! Top-k selection over a dense score vector: partial selection (O(n) average) then a
+//! sort of the k winners. Ties go to the lower index, so results are deterministic.
+
+use std::cmp::Ordering;
+
+/// Orders (index, score) pairs best first: higher score, then lower index. NaN ranks last.
+fn better(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
+    let key = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
+    key(b.1)
+        .partial_cmp(&key(a.1))
+        .unwrap_or(Ordering::Equal)
+        .then(a.0.cmp(&b.0))
+}
+
+/// The `k` best items of `scores`, best first, skipping every index for which `skip`
+/// answers true.
+pub fn top_k(scores: &[f32], k: usize, mut skip: impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut candidates: Vec<(u32, f32)> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (i as u32, s))
+        .filter(|&(i, _)| !skip(i))
+        .collect();
+    if candidates.len() > k {
+        candidates.select_nth_unstable_by(k - 1, better);
+        candidates.truncate(k);
+    }
+    candidates.sort_unstable_by(better);
+    candidates
+}
+
+/// Whether `item` is in the sorted slice `sorted`.
+pub fn contains_sorted(sorted: &[u32], item: u32) -> bool {
+    sorted.binary_search(&item).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_best_in_order_with_stable_ties() {
+        let scores = [0.1, 0.9, 0.5, 0.9, f32::NAN, 0.7];
+        assert_eq!(
+            top_k(&scores, 3, |_| false),
+            vec![(1, 0.9), (3, 0.9), (5, 0.7)]
+        );
+        assert_eq!(top_k(&scores, 2, |i| i == 1), vec![(3, 0.9), (5, 0.7)]);
+        assert_eq!(top_k(&scores, 0, |_| false), vec![]);
+        let all = top_k(&scores, 10, |_| false);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[5].0, 4, "NaN ranks last");
+    }
+
+    #[test]
+    fn matches_a_full_sort() {
+        let scores: Vec<f32> = (0..1000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 7.0)
+            .collect();
+        let mut sorted: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (i as u32, s))
+            .collect();
+        sorted.sort_by(better);
+        assert_eq!(top_k(&scores, 25, |_| false), sorted[..25].to_vec());
+    }
+}
