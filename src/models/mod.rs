@@ -1,7 +1,9 @@
 //! The models, one file each.
 
+pub mod ease;
 pub mod item_knn;
 pub mod popularity;
 
+pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::Popularity;
