@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use curio::eval::{evaluate, stratified_split, Report};
-use curio::models::{Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity};
+use curio::models::{Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity};
 use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
 
@@ -73,4 +73,14 @@ fn ease_reaches_the_benchmark_bar_on_ml_100k() {
     // The bar (Microsoft Recommenders' best published: BiVAE 0.475, BPR 0.442).
     assert!(ease.metrics.ndcg >= 0.45, "{ease:?}");
     assert!(ease.metrics.ndcg > knn.metrics.ndcg, "{ease:?} vs {knn:?}");
+}
+
+#[test]
+fn als_beats_popularity_on_ml_100k() {
+    let split = stratified_split(&ml_100k(), 0.75, 42);
+    let popularity = run(&mut Popularity::new(), &split);
+    let start = std::time::Instant::now();
+    let als = run(&mut Als::new(AlsConfig::default()), &split);
+    println!("als fit + eval {:?}", start.elapsed());
+    assert!(als.metrics.ndcg > popularity.metrics.ndcg * 1.2, "{als:?}");
 }

@@ -88,16 +88,23 @@ impl Recommender for Ease {
         }
         let precision = gram
             .llt(Side::Lower)
-            .map_err(|e| EngineError::Data(format!("EASE: the Gram matrix is not positive definite ({e:?}); raise lambda")))?
+            .map_err(|e| {
+                EngineError::Data(format!(
+                    "EASE: the Gram matrix is not positive definite ({e:?}); raise lambda"
+                ))
+            })?
             .inverse();
         let mut weights = vec![0.0f32; n * n];
-        weights.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
-            for (j, w) in row.iter_mut().enumerate() {
-                if i != j {
-                    *w = (-precision[(i, j)] / precision[(j, j)]) as f32;
+        weights
+            .par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (j, w) in row.iter_mut().enumerate() {
+                    if i != j {
+                        *w = (-precision[(i, j)] / precision[(j, j)]) as f32;
+                    }
                 }
-            }
-        });
+            });
         self.n_items = n;
         self.weights = weights;
         Ok(())
@@ -123,7 +130,10 @@ impl Recommender for Ease {
             .filter(|&(_, c)| c > 0.0)
             .collect();
         because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Explanation { because_of, note: None }
+        Explanation {
+            because_of,
+            note: None,
+        }
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
@@ -146,16 +156,31 @@ mod tests {
             triples.push((u, 0, 1.0));
             triples.push((u, 1, 1.0));
         }
-        triples.extend([(6, 2, 1.0), (7, 3, 1.0), (8, 2, 1.0), (8, 3, 1.0), (9, 0, 1.0)]);
+        triples.extend([
+            (6, 2, 1.0),
+            (7, 3, 1.0),
+            (8, 2, 1.0),
+            (8, 3, 1.0),
+            (9, 0, 1.0),
+        ]);
         let data = Dataset::from_dense(10, 4, &triples);
-        let mut model = Ease::new(EaseConfig { lambda: 1.0, max_items: 10 });
+        let mut model = Ease::new(EaseConfig {
+            lambda: 1.0,
+            max_items: 10,
+        });
         model.fit(&data).unwrap();
-        assert_eq!(recommend(&model, &data, 9, 1, Exclusions::default())[0].0, 1);
+        assert_eq!(
+            recommend(&model, &data, 9, 1, Exclusions::default())[0].0,
+            1
+        );
         assert_eq!(model.similar_items(1, 1)[0].0, 0);
         let back = Ease::from_bytes(&model.to_bytes().unwrap()).unwrap();
         assert_eq!(back, model);
 
-        let mut small = Ease::new(EaseConfig { lambda: 1.0, max_items: 3 });
+        let mut small = Ease::new(EaseConfig {
+            lambda: 1.0,
+            max_items: 3,
+        });
         let err = small.fit(&data).unwrap_err().to_string();
         assert!(err.contains("limited to 3 items"), "{err}");
     }

@@ -1,9 +1,11 @@
 //! The models, one file each.
 
+pub mod als;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
 
+pub use als::{Als, AlsConfig};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::Popularity;
