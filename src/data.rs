@@ -84,6 +84,9 @@ pub struct Dataset {
     pub matrix: CsMat<f32>,
     /// Per user, sorted item indices never to recommend back (bought or disliked).
     pub excluded: Vec<Vec<u32>>,
+    /// Unix seconds of the latest event of each stored pair, aligned with
+    /// `matrix.data()` (0 where the source had no times).
+    pub times: Vec<i64>,
 }
 
 impl Dataset {
@@ -91,12 +94,12 @@ impl Dataset {
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         let mut users = IdMap::new();
         let mut items = IdMap::new();
-        let mut sums: HashMap<(u32, u32), f32> = HashMap::new();
+        let mut timed = Vec::new();
         let mut excluded: Vec<Vec<u32>> = Vec::new();
         for event in events {
             let u = users.get_or_insert(&event.user);
             let i = items.get_or_insert(&event.item);
-            *sums.entry((u, i)).or_default() += event.kind.default_weight(event.value);
+            timed.push((u, i, event.kind.default_weight(event.value), event.time));
             if excluded.len() <= u as usize {
                 excluded.resize(u as usize + 1, Vec::new());
             }
@@ -107,8 +110,7 @@ impl Dataset {
                 excluded[u as usize].push(i);
             }
         }
-        let triples: Vec<(u32, u32, f32)> = sums.into_iter().map(|((u, i), w)| (u, i, w)).collect();
-        let mut data = Self::from_triples(users, items, &triples);
+        let mut data = Self::from_timed(users, items, &timed);
         for (u, list) in excluded.into_iter().enumerate() {
             let mut list = list;
             list.sort_unstable();
@@ -121,24 +123,55 @@ impl Dataset {
     /// Builds a dataset from dense `(user, item, weight)` triples over the given id maps.
     /// Repeated pairs are summed; pairs with a non-positive sum are dropped.
     pub fn from_triples(users: IdMap, items: IdMap, triples: &[(u32, u32, f32)]) -> Self {
+        let timed: Vec<(u32, u32, f32, i64)> =
+            triples.iter().map(|&(u, i, w)| (u, i, w, 0)).collect();
+        Self::from_timed(users, items, &timed)
+    }
+
+    /// Builds a dataset from dense `(user, item, weight, unix seconds)` tuples. Repeated
+    /// pairs are summed and keep their latest time; non-positive sums are dropped.
+    pub fn from_timed(users: IdMap, items: IdMap, events: &[(u32, u32, f32, i64)]) -> Self {
         let (n_users, n_items) = (users.len(), items.len());
-        let mut sums: HashMap<(u32, u32), f32> = HashMap::with_capacity(triples.len());
-        for &(u, i, w) in triples {
-            *sums.entry((u, i)).or_default() += w;
+        let mut sums: HashMap<(u32, u32), (f32, i64)> = HashMap::with_capacity(events.len());
+        for &(u, i, w, t) in events {
+            let entry = sums.entry((u, i)).or_insert((0.0, t));
+            entry.0 += w;
+            entry.1 = entry.1.max(t);
         }
-        let mut positive: Vec<((u32, u32), f32)> =
-            sums.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        let mut positive: Vec<((u32, u32), (f32, i64))> =
+            sums.into_iter().filter(|(_, (w, _))| *w > 0.0).collect();
         positive.sort_unstable_by_key(|(pair, _)| *pair);
+        // Sorted by (row, column), so the CSR's data order is this order.
         let mut tri = TriMat::with_capacity((n_users, n_items), positive.len());
-        for ((u, i), w) in positive {
+        let mut times = Vec::with_capacity(positive.len());
+        for ((u, i), (w, t)) in positive {
             tri.add_triplet(u as usize, i as usize, w);
+            times.push(t);
         }
         Self {
             users,
             items,
             matrix: tri.to_csr(),
             excluded: vec![Vec::new(); n_users],
+            times,
         }
+    }
+
+    /// The items of `user` with their weights and latest times.
+    pub fn user_events(&self, user: u32) -> impl Iterator<Item = (u32, f32, i64)> + '_ {
+        let row = user as usize;
+        let range = if row < self.matrix.outer_dims() {
+            self.matrix.indptr().outer_inds_sz(row)
+        } else {
+            0..0
+        };
+        range.map(move |k| {
+            (
+                self.matrix.indices()[k] as u32,
+                self.matrix.data()[k],
+                self.times[k],
+            )
+        })
     }
 
     /// A dataset with numbered ids (`"0"`, `"1"`, ...), for tests and synthetic data.
@@ -192,13 +225,13 @@ pub(crate) fn row_slices(matrix: &CsMat<f32>, row: usize) -> (&[usize], &[f32]) 
 mod tests {
     use super::*;
 
-    fn event(user: &str, item: &str, kind: InteractionKind) -> Event {
+    fn event(user: &str, item: &str, kind: InteractionKind, time: i64) -> Event {
         Event {
             user: user.into(),
             item: item.into(),
             kind,
             value: None,
-            time: 0,
+            time,
         }
     }
 
@@ -206,12 +239,12 @@ mod tests {
     fn events_are_weighted_summed_and_excluded() {
         use InteractionKind::*;
         let events = vec![
-            event("ann", "camera", View),
-            event("ann", "camera", Purchase),
-            event("ann", "card", Click),
-            event("ann", "tripod", Like),
-            event("ann", "tripod", Dislike),
-            event("bob", "card", AddToCart),
+            event("ann", "camera", View, 10),
+            event("ann", "camera", Purchase, 20),
+            event("ann", "card", Click, 30),
+            event("ann", "tripod", Like, 40),
+            event("ann", "tripod", Dislike, 50),
+            event("bob", "card", AddToCart, 60),
         ];
         let data = Dataset::from_events(&events);
         assert_eq!((data.n_users(), data.n_items()), (2, 3));
@@ -224,6 +257,8 @@ mod tests {
         assert_eq!(weights, &[0.5 + 5.0, 1.0]);
         let tripod = data.items.get("tripod").unwrap();
         assert_eq!(data.excluded[ann as usize], vec![camera as u32, tripod]);
+        let times: Vec<i64> = data.user_events(ann).map(|(_, _, t)| t).collect();
+        assert_eq!(times, vec![20, 30], "latest time of each pair");
         assert_eq!(data.item_popularity()[card], 2);
     }
 

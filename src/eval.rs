@@ -30,24 +30,58 @@ pub fn stratified_split(data: &Dataset, ratio: f64, seed: u64) -> Split {
     let mut train = Vec::with_capacity(data.matrix.nnz());
     let mut test = vec![Vec::new(); data.n_users()];
     for user in 0..data.n_users() as u32 {
-        let (items, weights) = data.user_items(user);
-        let mut pairs: Vec<(u32, f32)> = items
-            .iter()
-            .zip(weights)
-            .map(|(&i, &w)| (i as u32, w))
-            .collect();
-        pairs.shuffle(&mut rng);
-        let n_train =
-            ((pairs.len() as f64 * ratio).round() as usize).clamp(1.min(pairs.len()), pairs.len());
-        for (k, (item, weight)) in pairs.into_iter().enumerate() {
+        let mut events: Vec<(u32, f32, i64)> = data.user_events(user).collect();
+        events.shuffle(&mut rng);
+        let n = events.len();
+        let n_train = ((n as f64 * ratio).round() as usize).clamp(1.min(n), n);
+        for (k, (item, weight, time)) in events.into_iter().enumerate() {
             if k < n_train {
-                train.push((user, item, weight));
+                train.push((user, item, weight, time));
             } else {
                 test[user as usize].push(item);
             }
         }
     }
-    let mut train = Dataset::from_triples(data.users.clone(), data.items.clone(), &train);
+    split_from(data, &train, test)
+}
+
+/// Temporal leave-last-out: each user's latest item (ties: the highest item index) is
+/// held out, everything before it trains. Users with one item only train.
+pub fn leave_last_out(data: &Dataset) -> Split {
+    let mut train = Vec::with_capacity(data.matrix.nnz());
+    let mut test = vec![Vec::new(); data.n_users()];
+    for user in 0..data.n_users() as u32 {
+        let events: Vec<(u32, f32, i64)> = data.user_events(user).collect();
+        let last = events
+            .iter()
+            .max_by_key(|&&(item, _, time)| (time, item))
+            .map(|&(item, _, _)| item)
+            .filter(|_| events.len() > 1);
+        for (item, weight, time) in events {
+            if Some(item) == last {
+                test[user as usize].push(item);
+            } else {
+                train.push((user, item, weight, time));
+            }
+        }
+    }
+    split_from(data, &train, test)
+}
+
+/// A split given explicitly, e.g. made by another tool: `test_pairs` are (user, item)
+/// indices in `train`'s id maps.
+pub fn explicit_split(train: Dataset, test_pairs: &[(u32, u32)]) -> Split {
+    let mut test = vec![Vec::new(); train.n_users()];
+    for &(user, item) in test_pairs {
+        if let Some(list) = test.get_mut(user as usize) {
+            list.push(item);
+        }
+    }
+    Split { train, test }
+}
+
+fn split_from(data: &Dataset, train: &[(u32, u32, f32, i64)], test: Vec<Vec<u32>>) -> Split {
+    let mut train = Dataset::from_timed(data.users.clone(), data.items.clone(), train);
     train.excluded = data.excluded.clone();
     Split { train, test }
 }
@@ -110,6 +144,36 @@ pub fn evaluate(model: &dyn Recommender, split: &Split, k: usize) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leave_last_out_holds_out_the_latest() {
+        let data = Dataset::from_timed(
+            ids(2),
+            ids(4),
+            &[
+                (0, 0, 1.0, 10),
+                (0, 1, 1.0, 30),
+                (0, 2, 1.0, 20),
+                (1, 3, 1.0, 5),
+            ],
+        );
+        let split = leave_last_out(&data);
+        assert_eq!(
+            split.test,
+            vec![vec![1], vec![]],
+            "user 1 has one item: it trains"
+        );
+        assert_eq!(split.train.user_items(0).0, &[0, 2]);
+        assert_eq!(split.train.user_items(1).0, &[3]);
+    }
+
+    fn ids(n: usize) -> crate::data::IdMap {
+        let mut map = crate::data::IdMap::new();
+        for i in 0..n {
+            map.get_or_insert(&i.to_string());
+        }
+        map
+    }
 
     #[test]
     fn split_is_per_user_seeded_and_complete() {
