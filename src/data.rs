@@ -87,6 +87,9 @@ pub struct Dataset {
     /// Unix seconds of the latest event of each stored pair, aligned with
     /// `matrix.data()` (0 where the source had no times).
     pub times: Vec<i64>,
+    /// Position in the input of each stored pair's latest event, aligned like `times`:
+    /// breaks ties between equal times in input (file) order.
+    pub order: Vec<u32>,
 }
 
 impl Dataset {
@@ -132,21 +135,29 @@ impl Dataset {
     /// pairs are summed and keep their latest time; non-positive sums are dropped.
     pub fn from_timed(users: IdMap, items: IdMap, events: &[(u32, u32, f32, i64)]) -> Self {
         let (n_users, n_items) = (users.len(), items.len());
-        let mut sums: HashMap<(u32, u32), (f32, i64)> = HashMap::with_capacity(events.len());
-        for &(u, i, w, t) in events {
-            let entry = sums.entry((u, i)).or_insert((0.0, t));
+        // Per pair: summed weight, latest time, input position of that latest event.
+        type Pair = (u32, u32);
+        type Summary = (f32, i64, u32);
+        let mut sums: HashMap<Pair, Summary> = HashMap::with_capacity(events.len());
+        for (position, &(u, i, w, t)) in events.iter().enumerate() {
+            let entry = sums.entry((u, i)).or_insert((0.0, t, position as u32));
             entry.0 += w;
-            entry.1 = entry.1.max(t);
+            if t >= entry.1 {
+                entry.1 = t;
+                entry.2 = position as u32;
+            }
         }
-        let mut positive: Vec<((u32, u32), (f32, i64))> =
-            sums.into_iter().filter(|(_, (w, _))| *w > 0.0).collect();
+        let mut positive: Vec<(Pair, Summary)> =
+            sums.into_iter().filter(|(_, (w, _, _))| *w > 0.0).collect();
         positive.sort_unstable_by_key(|(pair, _)| *pair);
         // Sorted by (row, column), so the CSR's data order is this order.
         let mut tri = TriMat::with_capacity((n_users, n_items), positive.len());
         let mut times = Vec::with_capacity(positive.len());
-        for ((u, i), (w, t)) in positive {
+        let mut order = Vec::with_capacity(positive.len());
+        for ((u, i), (w, t, position)) in positive {
             tri.add_triplet(u as usize, i as usize, w);
             times.push(t);
+            order.push(position);
         }
         Self {
             users,
@@ -154,7 +165,21 @@ impl Dataset {
             matrix: tri.to_csr(),
             excluded: vec![Vec::new(); n_users],
             times,
+            order,
         }
+    }
+
+    /// The item `user` interacted with last: latest time, ties to the later input.
+    pub fn last_item(&self, user: u32) -> Option<u32> {
+        let row = user as usize;
+        if row >= self.matrix.outer_dims() {
+            return None;
+        }
+        self.matrix
+            .indptr()
+            .outer_inds_sz(row)
+            .max_by_key(|&k| (self.times[k], self.order[k]))
+            .map(|k| self.matrix.indices()[k] as u32)
     }
 
     /// The items of `user` with their weights and latest times.

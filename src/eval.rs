@@ -45,18 +45,14 @@ pub fn stratified_split(data: &Dataset, ratio: f64, seed: u64) -> Split {
     split_from(data, &train, test)
 }
 
-/// Temporal leave-last-out: each user's latest item (ties: the highest item index) is
+/// Temporal leave-last-out: each user's latest item (ties: the later in the input) is
 /// held out, everything before it trains. Users with one item only train.
 pub fn leave_last_out(data: &Dataset) -> Split {
     let mut train = Vec::with_capacity(data.matrix.nnz());
     let mut test = vec![Vec::new(); data.n_users()];
     for user in 0..data.n_users() as u32 {
         let events: Vec<(u32, f32, i64)> = data.user_events(user).collect();
-        let last = events
-            .iter()
-            .max_by_key(|&&(item, _, time)| (time, item))
-            .map(|&(item, _, _)| item)
-            .filter(|_| events.len() > 1);
+        let last = data.last_item(user).filter(|_| events.len() > 1);
         for (item, weight, time) in events {
             if Some(item) == last {
                 test[user as usize].push(item);

@@ -24,6 +24,8 @@ pub enum Command {
     Serve,
     /// Create the database if needed, apply migrations and exit.
     Migrate,
+    /// Evaluate recommendation models offline on a split of interaction data.
+    Eval(crate::eval_cmd::EvalArgs),
 }
 
 /// Settings shared by every command.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod eval_cmd;
 pub mod hygiene;
 pub mod sessions;
 pub mod store;

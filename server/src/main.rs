@@ -16,6 +16,9 @@ async fn main() -> std::process::ExitCode {
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(&cli.config).await,
+        Command::Eval(args) => server::eval_cmd::run(&args)
+            .map(|_| ())
+            .map_err(server::error::Error::Command),
         Command::Migrate => {
             Database::connect(cli.config.database_url.as_deref(), &cli.config.data_dir)
                 .await

@@ -21,6 +21,7 @@ use crate::recommender::{load, save, EngineError, Explanation, Recommender};
 
 /// ALS settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AlsConfig {
     /// Latent dimensions.
     pub factors: usize,

@@ -13,6 +13,7 @@ use crate::recommender::{load, save, EngineError, Explanation, Recommender};
 
 /// EASE settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EaseConfig {
     /// L2 regularisation λ added to the Gram matrix's diagonal.
     pub lambda: f32,

@@ -11,6 +11,7 @@ use crate::recommender::{load, save, EngineError, Explanation, Recommender};
 
 /// Item-kNN settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ItemKnnConfig {
     /// Neighbours kept per item.
     pub neighbours: usize,

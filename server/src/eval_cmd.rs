@@ -1,0 +1,432 @@
+//! `curio eval`: fits models on a split and prints accuracy, coverage and novelty at k,
+//! as a table and optionally as JSON.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::ValueEnum;
+use curio::data::{Dataset, IdMap};
+use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
+use curio::models::{Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity};
+use curio::movielens::{implicit_dataset, read_ratings};
+use curio::Recommender;
+use serde::Serialize;
+
+/// The models `curio eval` knows, by name.
+pub const MODELS: [&str; 4] = ["popularity", "item-knn", "ease", "als"];
+
+/// Arguments of `curio eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// A MovieLens directory holding `u.data` (e.g. ../shared/datasets/ml-100k).
+    #[arg(long, conflicts_with_all = ["train", "test"], required_unless_present = "train")]
+    pub movielens: Option<PathBuf>,
+    /// Training pairs: tab-separated `user<TAB>item` lines (further columns are ignored).
+    #[arg(long, requires = "test")]
+    pub train: Option<PathBuf>,
+    /// Held-out pairs, same format; every pair is a relevant item.
+    #[arg(long, requires = "train")]
+    pub test: Option<PathBuf>,
+    /// How to split `--movielens` data.
+    #[arg(long, value_enum, default_value_t = Protocol::Stratified)]
+    pub protocol: Protocol,
+    /// Share of each user's items that trains (stratified protocol).
+    #[arg(long, default_value_t = 0.75)]
+    pub ratio: f64,
+    /// Seed of the split and of every model.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Cut-off of the metrics.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Models to evaluate, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "popularity,item-knn,ease,als"
+    )]
+    pub models: Vec<String>,
+    /// TOML file of hyper-parameters, one table per model: `[als] factors = 128`.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// One hyper-parameter, overriding the file: `--set als.factors=128` (repeatable).
+    #[arg(long = "set", value_name = "MODEL.KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// How `--movielens` data is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// Random per-user split by `--ratio` (the Microsoft Recommenders protocol at 0.75).
+    Stratified,
+    /// Each user's latest item is held out.
+    LeaveLastOut,
+}
+
+/// One model's line of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Seconds to fit.
+    pub fit_seconds: f64,
+    /// Metrics.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+/// What `curio eval` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Where the data came from and how it was split.
+    pub setup: String,
+    /// Users and items in the training data.
+    pub users: usize,
+    /// Items known.
+    pub items: usize,
+    /// One row per model.
+    pub rows: Vec<Row>,
+}
+
+/// Runs the evaluation, prints the table, writes the JSON if asked.
+pub fn run(args: &EvalArgs) -> Result<Results, String> {
+    let params = load_params(args)?;
+    let mut models = Vec::new();
+    for name in &args.models {
+        models.push(build_model(
+            name.trim(),
+            params.get(name.trim()),
+            args.seed,
+        )?);
+    }
+    let (split, setup) = load_split(args)?;
+    let mut rows = Vec::new();
+    for mut model in models {
+        let start = Instant::now();
+        model.fit(&split.train).map_err(|e| e.to_string())?;
+        let fit_seconds = start.elapsed().as_secs_f64();
+        let report = evaluate(model.as_ref(), &split, args.k);
+        rows.push(Row {
+            fit_seconds,
+            report,
+        });
+    }
+    let results = Results {
+        setup,
+        users: split.train.n_users(),
+        items: split.train.n_items(),
+        rows,
+    };
+    print_table(&results, args.k);
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(results)
+}
+
+fn print_table(results: &Results, k: usize) {
+    println!(
+        "{} — {} users, {} items",
+        results.setup, results.users, results.items
+    );
+    println!(
+        "{:<12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "model",
+        "fit s",
+        format!("NDCG@{k}"),
+        format!("P@{k}"),
+        format!("R@{k}"),
+        format!("MAP@{k}"),
+        format!("HR@{k}"),
+        format!("MRR@{k}"),
+        "coverage",
+        "novelty"
+    );
+    for row in &results.rows {
+        let m = &row.report.metrics;
+        println!(
+            "{:<12} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2}",
+            row.report.model,
+            row.fit_seconds,
+            m.ndcg,
+            m.precision,
+            m.recall,
+            m.map,
+            m.hit_rate,
+            m.mrr,
+            row.report.coverage,
+            row.report.novelty
+        );
+    }
+}
+
+/// The hyper-parameter tables: the TOML file, then the `--set` overrides.
+fn load_params(args: &EvalArgs) -> Result<toml::Table, String> {
+    let mut table = match &args.params {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            text.parse::<toml::Table>()
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => toml::Table::new(),
+    };
+    for item in &args.overrides {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--set {item:?}: expected MODEL.KEY=VALUE"))?;
+        let (model, field) = key
+            .split_once('.')
+            .ok_or_else(|| format!("--set {item:?}: expected MODEL.KEY=VALUE"))?;
+        let value: toml::Value = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        table
+            .entry(model.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("parameters of {model} must be a table"))?
+            .insert(field.to_string(), value);
+    }
+    for name in table.keys() {
+        if !MODELS.contains(&name.as_str()) {
+            return Err(format!(
+                "parameters given for unknown model {name:?}; known: {}",
+                MODELS.join(", ")
+            ));
+        }
+    }
+    Ok(table)
+}
+
+fn config<T: serde::de::DeserializeOwned + Default>(
+    model: &str,
+    params: Option<&toml::Value>,
+) -> Result<T, String> {
+    match params {
+        None => Ok(T::default()),
+        Some(value) => value
+            .clone()
+            .try_into()
+            .map_err(|e| format!("parameters of {model}: {e}")),
+    }
+}
+
+/// A model by name, configured from its parameter table.
+pub fn build_model(
+    name: &str,
+    params: Option<&toml::Value>,
+    seed: u64,
+) -> Result<Box<dyn Recommender>, String> {
+    Ok(match name {
+        "popularity" => Box::new(Popularity::new()),
+        "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, params)?)),
+        "ease" => Box::new(Ease::new(config::<EaseConfig>(name, params)?)),
+        "als" => {
+            let mut cfg = config::<AlsConfig>(name, params)?;
+            if params.and_then(|p| p.get("seed")).is_none() {
+                cfg.seed = seed;
+            }
+            Box::new(Als::new(cfg))
+        }
+        other => {
+            return Err(format!(
+                "unknown model {other:?}; known: {}",
+                MODELS.join(", ")
+            ))
+        }
+    })
+}
+
+fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
+    if let Some(dir) = &args.movielens {
+        let path = dir.join("u.data");
+        let file = std::fs::File::open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        let data = implicit_dataset(&ratings);
+        return Ok(match args.protocol {
+            Protocol::Stratified => {
+                if !(0.0..1.0).contains(&args.ratio) || args.ratio == 0.0 {
+                    return Err(format!(
+                        "--ratio must be between 0 and 1, got {}",
+                        args.ratio
+                    ));
+                }
+                (
+                    stratified_split(&data, args.ratio, args.seed),
+                    format!(
+                        "{}: stratified split {} (seed {})",
+                        path.display(),
+                        args.ratio,
+                        args.seed
+                    ),
+                )
+            }
+            Protocol::LeaveLastOut => (
+                leave_last_out(&data),
+                format!("{}: leave-last-out", path.display()),
+            ),
+        });
+    }
+    let (train_path, test_path) = match (&args.train, &args.test) {
+        (Some(train), Some(test)) => (train, test),
+        _ => return Err("give --movielens DIR, or both --train FILE and --test FILE".into()),
+    };
+    let mut users = IdMap::new();
+    let mut items = IdMap::new();
+    let train_pairs = read_pairs(train_path, &mut users, &mut items)?;
+    let test_pairs = read_pairs(test_path, &mut users, &mut items)?;
+    let triples: Vec<(u32, u32, f32)> = train_pairs.iter().map(|&(u, i)| (u, i, 1.0)).collect();
+    let train = Dataset::from_triples(users, items, &triples);
+    Ok((
+        explicit_split(train, &test_pairs),
+        format!(
+            "train {} / test {}",
+            train_path.display(),
+            test_path.display()
+        ),
+    ))
+}
+
+/// Reads `user<TAB>item` lines, naming the file and line of anything unreadable.
+fn read_pairs(
+    path: &Path,
+    users: &mut IdMap,
+    items: &mut IdMap,
+) -> Result<Vec<(u32, u32)>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line =
+            line.map_err(|e| format!("{}:{}: cannot read: {e}", path.display(), index + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        match (fields.next().map(str::trim), fields.next().map(str::trim)) {
+            (Some(user), Some(item)) if !user.is_empty() && !item.is_empty() => {
+                pairs.push((users.get_or_insert(user), items.get_or_insert(item)));
+            }
+            _ => {
+                return Err(format!(
+                    "{}:{}: expected `user<TAB>item`, found {line:?}",
+                    path.display(),
+                    index + 1
+                ))
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        eval: EvalArgs,
+    }
+
+    fn args(list: &[&str]) -> EvalArgs {
+        Cli::parse_from(std::iter::once("eval").chain(list.iter().copied())).eval
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn explicit_files_give_a_table_and_json() {
+        let dir = std::env::temp_dir().join(format!("curio-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Two tastes: a/b/c like x-y-z, d/e/f like p-q-r; each held-out item fits the taste.
+        let train = write(
+            &dir,
+            "train.tsv",
+            "a\tx\na\ty\nb\tx\nb\tz\nc\ty\nc\tz\nd\tp\nd\tq\ne\tp\ne\tr\nf\tq\nf\tr\n",
+        );
+        let test = write(&dir, "test.tsv", "a\tz\nb\ty\nc\tx\nd\tr\ne\tq\nf\tp\n");
+        let json = dir.join("out.json");
+        let a = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--k",
+            "1",
+            "--models",
+            "popularity,item-knn",
+            "--set",
+            "item-knn.shrinkage=0",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        let results = run(&a).unwrap();
+        assert_eq!(results.rows.len(), 2);
+        let knn = &results.rows[1].report;
+        assert_eq!(knn.model, "item-knn");
+        assert_eq!(knn.metrics.hit_rate, 1.0, "{knn:?}");
+        assert!(knn.metrics.ndcg > results.rows[0].report.metrics.ndcg);
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(written["rows"][1]["model"], "item-knn");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let dir = std::env::temp_dir().join(format!("curio-eval-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let train = write(&dir, "train.tsv", "a\tx\nonly-one-field\n");
+        let test = write(&dir, "test.tsv", "a\ty\n");
+        let a = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+        ]);
+        let err = run(&a).unwrap_err();
+        assert!(
+            err.ends_with("train.tsv:2: expected `user<TAB>item`, found \"only-one-field\""),
+            "{err}"
+        );
+
+        let a = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--set",
+            "als.factorz=3",
+        ]);
+        let err = run(&a).unwrap_err();
+        assert!(
+            err.contains("parameters of als") && err.contains("factorz"),
+            "{err}"
+        );
+        let a = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--models",
+            "magic",
+        ]);
+        assert!(run(&a).unwrap_err().contains("unknown model \"magic\""));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
