@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use curio::eval::{evaluate, stratified_split, Report};
-use curio::models::{Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity};
+use curio::models::{
+    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity,
+};
 use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
 
@@ -83,4 +85,12 @@ fn als_beats_popularity_on_ml_100k() {
     let als = run(&mut Als::new(AlsConfig::default()), &split);
     println!("als fit + eval {:?}", start.elapsed());
     assert!(als.metrics.ndcg > popularity.metrics.ndcg * 1.2, "{als:?}");
+}
+
+#[test]
+fn bpr_beats_popularity_on_ml_100k() {
+    let split = stratified_split(&ml_100k(), 0.75, 42);
+    let popularity = run(&mut Popularity::new(), &split);
+    let bpr = run(&mut Bpr::new(BprConfig::default()), &split);
+    assert!(bpr.metrics.ndcg > popularity.metrics.ndcg * 1.2, "{bpr:?}");
 }

@@ -8,13 +8,15 @@ use std::time::Instant;
 use clap::ValueEnum;
 use curio::data::{Dataset, IdMap};
 use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
-use curio::models::{Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity};
+use curio::models::{
+    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity,
+};
 use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 4] = ["popularity", "item-knn", "ease", "als"];
+pub const MODELS: [&str; 5] = ["popularity", "item-knn", "ease", "als", "bpr"];
 
 /// Arguments of `curio eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -44,7 +46,7 @@ pub struct EvalArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "popularity,item-knn,ease,als"
+        default_value = "popularity,item-knn,ease,als,bpr"
     )]
     pub models: Vec<String>,
     /// TOML file of hyper-parameters, one table per model: `[als] factors = 128`.
@@ -234,6 +236,13 @@ pub fn build_model(
                 cfg.seed = seed;
             }
             Box::new(Als::new(cfg))
+        }
+        "bpr" => {
+            let mut cfg = config::<BprConfig>(name, params)?;
+            if params.and_then(|p| p.get("seed")).is_none() {
+                cfg.seed = seed;
+            }
+            Box::new(Bpr::new(cfg))
         }
         other => {
             return Err(format!(

@@ -38,9 +38,9 @@ pub struct AlsConfig {
 impl Default for AlsConfig {
     fn default() -> Self {
         Self {
-            factors: 64,
-            regularization: 0.05,
-            alpha: 2.0,
+            factors: 32,
+            regularization: 5.0,
+            alpha: 1.0,
             iterations: 15,
             seed: 42,
         }

@@ -1,11 +1,13 @@
 //! The models, one file each.
 
 pub mod als;
+pub mod bpr;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
 
 pub use als::{Als, AlsConfig};
+pub use bpr::{Bpr, BprConfig};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::Popularity;
