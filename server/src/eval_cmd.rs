@@ -9,14 +9,15 @@ use clap::ValueEnum;
 use curio::data::{Dataset, IdMap};
 use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
 use curio::models::{
-    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity,
+    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity, UserKnn,
+    UserKnnConfig,
 };
 use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 5] = ["popularity", "item-knn", "ease", "als", "bpr"];
+pub const MODELS: [&str; 6] = ["popularity", "item-knn", "user-knn", "ease", "als", "bpr"];
 
 /// Arguments of `curio eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,7 +47,7 @@ pub struct EvalArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "popularity,item-knn,ease,als,bpr"
+        default_value = "popularity,item-knn,user-knn,ease,als,bpr"
     )]
     pub models: Vec<String>,
     /// TOML file of hyper-parameters, one table per model: `[als] factors = 128`.
@@ -229,6 +230,7 @@ pub fn build_model(
     Ok(match name {
         "popularity" => Box::new(Popularity::new()),
         "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, params)?)),
+        "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, params)?)),
         "ease" => Box::new(Ease::new(config::<EaseConfig>(name, params)?)),
         "als" => {
             let mut cfg = config::<AlsConfig>(name, params)?;

@@ -5,9 +5,11 @@ pub mod bpr;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
+pub mod user_knn;
 
 pub use als::{Als, AlsConfig};
 pub use bpr::{Bpr, BprConfig};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::Popularity;
+pub use user_knn::{UserKnn, UserKnnConfig};
