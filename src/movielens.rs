@@ -70,17 +70,18 @@ pub fn read_ratings(reader: impl BufRead, source: &str) -> Result<Vec<Rating>, E
 pub fn implicit_dataset(ratings: &[Rating]) -> Dataset {
     let mut users = IdMap::new();
     let mut items = IdMap::new();
-    let triples: Vec<(u32, u32, f32)> = ratings
+    let events: Vec<(u32, u32, f32, i64)> = ratings
         .iter()
         .map(|r| {
             (
                 users.get_or_insert(&r.user.to_string()),
                 items.get_or_insert(&r.item.to_string()),
                 1.0,
+                r.time,
             )
         })
         .collect();
-    Dataset::from_triples(users, items, &triples)
+    Dataset::from_timed(users, items, &events)
 }
 
 #[cfg(test)]
@@ -103,6 +104,11 @@ mod tests {
         );
         let data = implicit_dataset(&ratings);
         assert_eq!((data.n_users(), data.n_items()), (2, 2));
+        assert_eq!(
+            data.user_events(0).next(),
+            Some((0, 1.0, 881250949)),
+            "times are kept"
+        );
 
         let bad = "196\t242\t3\t881250949\n186\tabc\t3\t891717742\n";
         let err = read_ratings(bad.as_bytes(), "u.data")

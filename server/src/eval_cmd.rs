@@ -9,15 +9,23 @@ use clap::ValueEnum;
 use curio::data::{Dataset, IdMap};
 use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
 use curio::models::{
-    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity, UserKnn,
-    UserKnnConfig,
+    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity, Trending,
+    TrendingConfig, UserKnn, UserKnnConfig,
 };
 use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 6] = ["popularity", "item-knn", "user-knn", "ease", "als", "bpr"];
+pub const MODELS: [&str; 7] = [
+    "popularity",
+    "trending",
+    "item-knn",
+    "user-knn",
+    "ease",
+    "als",
+    "bpr",
+];
 
 /// Arguments of `curio eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -230,6 +238,7 @@ pub fn build_model(
     Ok(match name {
         "popularity" => Box::new(Popularity::new()),
         "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, params)?)),
+        "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, params)?)),
         "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, params)?)),
         "ease" => Box::new(Ease::new(config::<EaseConfig>(name, params)?)),
         "als" => {

@@ -11,5 +11,5 @@ pub use als::{Als, AlsConfig};
 pub use bpr::{Bpr, BprConfig};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
-pub use popularity::Popularity;
+pub use popularity::{Popularity, Trending, TrendingConfig};
 pub use user_knn::{UserKnn, UserKnnConfig};
