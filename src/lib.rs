@@ -13,6 +13,7 @@ pub mod models;
 pub mod movielens;
 pub mod recommender;
 pub mod topk;
+pub mod vector;
 
 pub use data::{Dataset, Event, IdMap};
 pub use interaction::{InteractionKind, UnknownInteractionKind};

@@ -32,6 +32,47 @@ pub fn top_k(scores: &[f32], k: usize, mut skip: impl FnMut(u32) -> bool) -> Vec
     candidates
 }
 
+/// The `k` items whose `dims`-long rows of `items` (row-major) have the largest dot
+/// product with `user`, best first. Scores and selects in one pass with a small heap, so
+/// a million-item catalogue needs no million-entry buffer.
+pub fn top_k_dot(user: &[f32], items: &[f32], dims: usize, k: usize) -> Vec<(u32, f32)> {
+    use std::collections::BinaryHeap;
+
+    /// Heap entry ordered so the heap's top is the *worst* kept item.
+    #[derive(PartialEq)]
+    struct Kept(f32, u32);
+    impl Eq for Kept {}
+    impl PartialOrd for Kept {
+        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Kept {
+        fn cmp(&self, other: &Self) -> Ordering {
+            better(&(self.1, self.0), &(other.1, other.0))
+        }
+    }
+
+    if k == 0 || dims == 0 {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<Kept> = BinaryHeap::with_capacity(k + 1);
+    for (index, row) in items.chunks_exact(dims).enumerate() {
+        let score = crate::vector::dot(user, row);
+        if heap.len() < k {
+            heap.push(Kept(score, index as u32));
+        } else if let Some(worst) = heap.peek() {
+            if better(&(index as u32, score), &(worst.1, worst.0)) == Ordering::Less {
+                heap.pop();
+                heap.push(Kept(score, index as u32));
+            }
+        }
+    }
+    let mut best: Vec<(u32, f32)> = heap.into_iter().map(|Kept(s, i)| (i, s)).collect();
+    best.sort_unstable_by(better);
+    best
+}
+
 /// Whether `item` is in the sorted slice `sorted`.
 pub fn contains_sorted(sorted: &[u32], item: u32) -> bool {
     sorted.binary_search(&item).is_ok()
@@ -53,6 +94,23 @@ mod tests {
         let all = top_k(&scores, 10, |_| false);
         assert_eq!(all.len(), 6);
         assert_eq!(all[5].0, 4, "NaN ranks last");
+    }
+
+    #[test]
+    fn fused_dot_top_k_matches_score_then_select() {
+        let dims = 5;
+        let items: Vec<f32> = (0..500 * dims)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 10.0)
+            .collect();
+        let user = [0.3, -1.0, 0.5, 2.0, 0.1];
+        let scores: Vec<f32> = items
+            .chunks_exact(dims)
+            .map(|r| crate::vector::dot(&user, r))
+            .collect();
+        assert_eq!(
+            top_k_dot(&user, &items, dims, 10),
+            top_k(&scores, 10, |_| false)
+        );
     }
 
     #[test]

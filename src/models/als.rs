@@ -20,6 +20,7 @@ use sprs::CsMat;
 
 use crate::data::{row_slices, Dataset};
 use crate::recommender::{load, save, EngineError, Explanation, Recommender};
+use crate::vector::dot;
 
 /// ALS settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -58,6 +59,8 @@ pub struct Als {
     config: AlsConfig,
     user_factors: Vec<f32>,
     item_factors: Vec<f32>,
+    /// YᵀY of the item factors, kept so a fold-in costs one small solve.
+    item_gram: Vec<f32>,
 }
 
 impl Als {
@@ -67,6 +70,7 @@ impl Als {
             config,
             user_factors: Vec::new(),
             item_factors: Vec::new(),
+            item_gram: Vec::new(),
         }
     }
 
@@ -86,13 +90,18 @@ impl Als {
     pub fn fold_in(&self, history: &[(u32, f32)]) -> Vec<f32> {
         let f = self.config.factors;
         let n_items = self.item_factors.len() / f.max(1);
-        let gram = gram(&self.item_factors, f);
         let (indices, weights): (Vec<usize>, Vec<f32>) = history
             .iter()
             .filter(|(i, _)| (*i as usize) < n_items)
             .map(|&(i, w)| (i as usize, w))
             .unzip();
-        solve_one(&gram, &self.item_factors, &indices, &weights, &self.config)
+        solve_one(
+            &self.item_gram,
+            &self.item_factors,
+            &indices,
+            &weights,
+            &self.config,
+        )
     }
 
     fn score_vector(&self, user: &[f32], scores: &mut [f32]) {
@@ -101,24 +110,6 @@ impl Als {
             *score = dot(user, item);
         }
     }
-}
-
-/// Dot product in eight lanes, so the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// YᵀY of row-major factors (f x f, row-major).
@@ -275,6 +266,7 @@ impl Recommender for Als {
             solve_side(&data.matrix, &items, &mut users, &self.config);
             solve_side(&by_item, &users, &mut items, &self.config);
         }
+        self.item_gram = gram(&items, f);
         self.user_factors = users;
         self.item_factors = items;
         Ok(())

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::recommender::{load, save, EngineError, Explanation, Recommender};
+use crate::vector::dot;
 
 /// BPR settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -55,24 +56,6 @@ pub struct Bpr {
 /// Batches at least this large compute their gradients on all cores; smaller ones are
 /// cheaper on one (the work per triple is a few hundred flops).
 const PARALLEL_BATCH: usize = 2048;
-
-/// Dot product in eight lanes, so the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
 
 impl Bpr {
     /// An unfitted model.
