@@ -68,6 +68,21 @@ pub struct Event {
     pub time: i64,
 }
 
+/// What the engine knows about a product besides its interactions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemFeatures {
+    /// Product title.
+    pub title: String,
+    /// Free text.
+    pub description: String,
+    /// Category path, most general first (`Electronics > Cameras`), or genres.
+    pub categories: Vec<String>,
+    /// Brand, when known.
+    pub brand: Option<String>,
+    /// Price in minor units (cents), when known.
+    pub price_minor: Option<i64>,
+}
+
 /// Implicit-feedback data ready for the models.
 ///
 /// `matrix` holds, for each (user, item), the sum of the weights of that user's events on
@@ -90,6 +105,8 @@ pub struct Dataset {
     /// Position in the input of each stored pair's latest event, aligned like `times`:
     /// breaks ties between equal times in input (file) order.
     pub order: Vec<u32>,
+    /// Per item index, its features; empty when the source has none.
+    pub features: Vec<ItemFeatures>,
 }
 
 impl Dataset {
@@ -166,6 +183,7 @@ impl Dataset {
             excluded: vec![Vec::new(); n_users],
             times,
             order,
+            features: Vec::new(),
         }
     }
 

@@ -79,6 +79,7 @@ pub fn explicit_split(train: Dataset, test_pairs: &[(u32, u32)]) -> Split {
 fn split_from(data: &Dataset, train: &[(u32, u32, f32, i64)], test: Vec<Vec<u32>>) -> Split {
     let mut train = Dataset::from_timed(data.users.clone(), data.items.clone(), train);
     train.excluded = data.excluded.clone();
+    train.features = data.features.clone();
     Split { train, test }
 }
 

@@ -15,6 +15,6 @@ pub mod recommender;
 pub mod topk;
 pub mod vector;
 
-pub use data::{Dataset, Event, IdMap};
+pub use data::{Dataset, Event, IdMap, ItemFeatures};
 pub use interaction::{InteractionKind, UnknownInteractionKind};
 pub use recommender::{recommend, EngineError, Exclusions, Explanation, Recommender};

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use crate::data::{Dataset, IdMap};
+use crate::data::{Dataset, IdMap, ItemFeatures};
 use crate::recommender::EngineError;
 
 /// One rating of `u.data`.
@@ -65,6 +65,98 @@ pub fn read_ratings(reader: impl BufRead, source: &str) -> Result<Vec<Rating>, E
     Ok(ratings)
 }
 
+/// Reads `u.genre` (`name|index` lines) into the genre names by index.
+pub fn read_genres(reader: impl BufRead, source: &str) -> Result<Vec<String>, EngineError> {
+    let mut genres: Vec<(usize, String)> = Vec::new();
+    for (index, line) in reader.split(b'\n').enumerate() {
+        let line =
+            latin1(&line.map_err(|e| {
+                EngineError::Data(format!("{source}:{}: cannot read: {e}", index + 1))
+            })?);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (name, number) = line.trim().rsplit_once('|').ok_or_else(|| {
+            EngineError::Data(format!("{source}:{}: expected `name|index`", index + 1))
+        })?;
+        let number = number.parse::<usize>().map_err(|_| {
+            EngineError::Data(format!(
+                "{source}:{}: field index is not a whole number: {number:?}",
+                index + 1
+            ))
+        })?;
+        genres.push((number, name.to_string()));
+    }
+    genres.sort();
+    Ok(genres.into_iter().map(|(_, name)| name).collect())
+}
+
+/// Reads `u.item` (`id|title|release|video release|url|` then one 0/1 flag per genre,
+/// Latin-1) into each item's features: the title, and the genres as categories.
+pub fn read_items(
+    reader: impl BufRead,
+    genres: &[String],
+    source: &str,
+) -> Result<Vec<(u32, ItemFeatures)>, EngineError> {
+    let mut items = Vec::new();
+    for (index, line) in reader.split(b'\n').enumerate() {
+        let line_no = index + 1;
+        let line = latin1(
+            &line
+                .map_err(|e| EngineError::Data(format!("{source}:{line_no}: cannot read: {e}")))?,
+        );
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('|').collect();
+        if fields.len() != 5 + genres.len() {
+            return Err(EngineError::Data(format!(
+                "{source}:{line_no}: expected {} `|`-separated fields, found {}",
+                5 + genres.len(),
+                fields.len()
+            )));
+        }
+        let id = fields[0].parse::<u32>().map_err(|_| {
+            EngineError::Data(format!(
+                "{source}:{line_no}: field movie id is not a whole number: {:?}",
+                fields[0]
+            ))
+        })?;
+        let categories = genres
+            .iter()
+            .zip(&fields[5..])
+            .filter(|(_, flag)| **flag == "1")
+            .map(|(genre, _)| genre.clone())
+            .collect();
+        items.push((
+            id,
+            ItemFeatures {
+                title: fields[1].to_string(),
+                categories,
+                ..ItemFeatures::default()
+            },
+        ));
+    }
+    Ok(items)
+}
+
+/// Attaches features to a dataset's items (by MovieLens id); items without a line keep
+/// empty features.
+pub fn attach_features(data: &mut Dataset, items: Vec<(u32, ItemFeatures)>) {
+    let mut features = vec![ItemFeatures::default(); data.n_items()];
+    for (id, item) in items {
+        if let Some(index) = data.items.get(&id.to_string()) {
+            features[index as usize] = item;
+        }
+    }
+    data.features = features;
+}
+
+/// MovieLens text is Latin-1: every byte is the character of the same number.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
 /// Every rating as one implicit interaction of weight 1 (the benchmark protocol: each
 /// rated item is relevant, whatever its stars).
 pub fn implicit_dataset(ratings: &[Rating]) -> Dataset {
@@ -120,6 +212,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("f:1: expected 4"));
+        let genres = read_genres("unknown|0\nAction|1\nComedy|2\n".as_bytes(), "u.genre").unwrap();
+        assert_eq!(genres, vec!["unknown", "Action", "Comedy"]);
+        let items = read_items(
+            b"242|Caf\xe9 Noir (1996)|01-Jan-1996||http://x|0|1|1\n".as_slice(),
+            &genres,
+            "u.item",
+        )
+        .unwrap();
+        assert_eq!(items[0].0, 242);
+        assert_eq!(items[0].1.title, "Caf\u{e9} Noir (1996)", "Latin-1 decoded");
+        assert_eq!(items[0].1.categories, vec!["Action", "Comedy"]);
+        let bad = read_items(b"x|T||||0|0|0\n".as_slice(), &genres, "u.item")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("u.item:1: field movie id"), "{bad}");
+        let mut data = implicit_dataset(&ratings);
+        attach_features(&mut data, items);
+        assert_eq!(
+            data.features[data.items.get("242").unwrap() as usize].title,
+            "Caf\u{e9} Noir (1996)"
+        );
         let stars = "1\t2\t9\t0\n";
         assert!(read_ratings(stars.as_bytes(), "f")
             .unwrap_err()

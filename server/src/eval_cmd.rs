@@ -9,15 +9,15 @@ use clap::ValueEnum;
 use curio::data::{Dataset, IdMap};
 use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
 use curio::models::{
-    Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity, Trending,
-    TrendingConfig, UserKnn, UserKnnConfig,
+    Als, AlsConfig, Bpr, BprConfig, Content, ContentConfig, Ease, EaseConfig, ItemKnn,
+    ItemKnnConfig, Popularity, Trending, TrendingConfig, UserKnn, UserKnnConfig,
 };
-use curio::movielens::{implicit_dataset, read_ratings};
+use curio::movielens::{attach_features, implicit_dataset, read_genres, read_items, read_ratings};
 use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 7] = [
+pub const MODELS: [&str; 8] = [
     "popularity",
     "trending",
     "item-knn",
@@ -25,6 +25,7 @@ pub const MODELS: [&str; 7] = [
     "ease",
     "als",
     "bpr",
+    "content",
 ];
 
 /// Arguments of `curio eval`.
@@ -52,12 +53,10 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// Models to evaluate, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "popularity,item-knn,user-knn,ease,als,bpr"
-    )]
-    pub models: Vec<String>,
+    /// Models to evaluate, comma-separated. Default: popularity, item-knn, user-knn, ease,
+    /// als, bpr, and content when the data has item features (MovieLens `u.item`).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Option<Vec<String>>,
     /// TOML file of hyper-parameters, one table per model: `[als] factors = 128`.
     #[arg(long)]
     pub params: Option<PathBuf>,
@@ -105,15 +104,29 @@ pub struct Results {
 /// Runs the evaluation, prints the table, writes the JSON if asked.
 pub fn run(args: &EvalArgs) -> Result<Results, String> {
     let params = load_params(args)?;
+    // Check model names and parameters before reading any data.
+    let named = args.models.iter().flatten().map(String::as_str);
+    for name in named.chain(params.keys().map(String::as_str)) {
+        build_model(name.trim(), params.get(name.trim()), args.seed)?;
+    }
+    let (split, setup) = load_split(args)?;
+    let names = args.models.clone().unwrap_or_else(|| {
+        let mut names: Vec<String> = ["popularity", "item-knn", "user-knn", "ease", "als", "bpr"]
+            .map(String::from)
+            .to_vec();
+        if !split.train.features.is_empty() {
+            names.push("content".into());
+        }
+        names
+    });
     let mut models = Vec::new();
-    for name in &args.models {
+    for name in &names {
         models.push(build_model(
             name.trim(),
             params.get(name.trim()),
             args.seed,
         )?);
     }
-    let (split, setup) = load_split(args)?;
     let mut rows = Vec::new();
     for mut model in models {
         let start = Instant::now();
@@ -238,6 +251,7 @@ pub fn build_model(
     Ok(match name {
         "popularity" => Box::new(Popularity::new()),
         "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, params)?)),
+        "content" => Box::new(Content::new(config::<ContentConfig>(name, params)?)),
         "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, params)?)),
         "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, params)?)),
         "ease" => Box::new(Ease::new(config::<EaseConfig>(name, params)?)),
@@ -271,7 +285,20 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
             .map_err(|e| e.to_string())?;
-        let data = implicit_dataset(&ratings);
+        let mut data = implicit_dataset(&ratings);
+        let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
+        if item_path.exists() && genre_path.exists() {
+            let open = |p: &Path| {
+                std::fs::File::open(p)
+                    .map(BufReader::new)
+                    .map_err(|e| format!("cannot open {}: {e}", p.display()))
+            };
+            let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
+                .map_err(|e| e.to_string())?;
+            let items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
+                .map_err(|e| e.to_string())?;
+            attach_features(&mut data, items);
+        }
         return Ok(match args.protocol {
             Protocol::Stratified => {
                 if !(0.0..1.0).contains(&args.ratio) || args.ratio == 0.0 {

@@ -2,6 +2,7 @@
 
 pub mod als;
 pub mod bpr;
+pub mod content;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
@@ -9,6 +10,7 @@ pub mod user_knn;
 
 pub use als::{Als, AlsConfig};
 pub use bpr::{Bpr, BprConfig};
+pub use content::{Content, ContentConfig};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::{Popularity, Trending, TrendingConfig};

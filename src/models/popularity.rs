@@ -147,7 +147,7 @@ impl Recommender for Trending {
     }
 
     fn fit(&mut self, data: &Dataset) -> Result<(), EngineError> {
-        if !(self.config.half_life_days > 0.0) {
+        if self.config.half_life_days.is_nan() || self.config.half_life_days <= 0.0 {
             return Err(EngineError::Data(format!(
                 "trending: half_life_days must be positive, got {}",
                 self.config.half_life_days
