@@ -41,6 +41,22 @@ pub struct Explanation {
     pub note: Option<String>,
 }
 
+impl Explanation {
+    /// An explanation from per-history-item contributions: the positive ones, largest
+    /// first (ties by item index).
+    pub fn from_contributions(
+        contributions: impl IntoIterator<Item = (u32, f32)>,
+        note: Option<String>,
+    ) -> Self {
+        let mut because_of: Vec<(u32, f32)> = contributions
+            .into_iter()
+            .filter(|&(_, c)| c > 0.0)
+            .collect();
+        because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Self { because_of, note }
+    }
+}
+
 /// A recommendation model.
 ///
 /// Items and users are dense indices of the [`Dataset`] the model was fitted on. A

@@ -20,6 +20,43 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// Row `index` of a row-major matrix with `dims` columns; `None` past the end.
+#[inline]
+pub fn row(matrix: &[f32], dims: usize, index: u32) -> Option<&[f32]> {
+    let start = index as usize * dims;
+    matrix.get(start..start + dims)
+}
+
+/// The `k` rows most cosine-similar to row `item`, best first, without `item` itself.
+pub fn cosine_neighbours(matrix: &[f32], dims: usize, item: u32, k: usize) -> Vec<(u32, f32)> {
+    let Some(target) = row(matrix, dims, item) else {
+        return Vec::new();
+    };
+    let norm = |v: &[f32]| dot(v, v).sqrt().max(f32::EPSILON);
+    let target_norm = norm(target);
+    let scores: Vec<f32> = matrix
+        .chunks_exact(dims)
+        .map(|y| dot(target, y) / (target_norm * norm(y)))
+        .collect();
+    crate::topk::top_k(&scores, k, |j| j == item)
+}
+
+/// How much each history item agrees with `item` in a factor space: weight x dot product.
+pub fn factor_contributions(
+    matrix: &[f32],
+    dims: usize,
+    history: &[(u32, f32)],
+    item: u32,
+) -> Vec<(u32, f32)> {
+    let Some(target) = row(matrix, dims, item) else {
+        return Vec::new();
+    };
+    history
+        .iter()
+        .filter_map(|&(h, w)| row(matrix, dims, h).map(|y| (h, w * dot(y, target))))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,13 +79,6 @@ impl Als {
         load("als", bytes)
     }
 
-    fn item(&self, item: u32) -> &[f32] {
-        let f = self.config.factors;
-        self.item_factors
-            .get(item as usize * f..(item as usize + 1) * f)
-            .unwrap_or(&[])
-    }
-
     /// The user vector for a history, against the fitted item factors (fold-in).
     pub fn fold_in(&self, history: &[(u32, f32)]) -> Vec<f32> {
         let f = self.config.factors;
@@ -278,41 +271,25 @@ impl Recommender for Als {
     }
 
     fn score_user(&self, data: &Dataset, user: u32, scores: &mut [f32]) {
-        let f = self.config.factors;
-        match self
-            .user_factors
-            .get(user as usize * f..(user as usize + 1) * f)
-        {
+        match crate::vector::row(&self.user_factors, self.config.factors, user) {
             Some(vector) => self.score_vector(vector, scores),
             None => self.score_history(&crate::recommender::history_of(data, user), scores),
         }
     }
 
     fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
-        let target = self.item(item);
-        let norm = |v: &[f32]| dot(v, v).sqrt().max(f32::EPSILON);
-        let target_norm = norm(target);
-        let scores: Vec<f32> = self
-            .item_factors
-            .chunks_exact(self.config.factors)
-            .map(|y| dot(target, y) / (target_norm * norm(y)))
-            .collect();
-        crate::topk::top_k(&scores, k, |j| j == item)
+        crate::vector::cosine_neighbours(&self.item_factors, self.config.factors, item, k)
     }
 
+    /// How much each history item's direction agrees with the recommended item's.
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation {
-        // How much each history item's direction agrees with the recommended item's.
-        let target = self.item(item);
-        let mut because_of: Vec<(u32, f32)> = history
-            .iter()
-            .map(|&(h, w)| (h, w * dot(self.item(h), target)))
-            .filter(|&(_, c)| c > 0.0)
-            .collect();
-        because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Explanation {
-            because_of,
-            note: None,
-        }
+        let contributions = crate::vector::factor_contributions(
+            &self.item_factors,
+            self.config.factors,
+            history,
+            item,
+        );
+        Explanation::from_contributions(contributions, None)
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {

@@ -239,17 +239,15 @@ impl Recommender for Content {
 
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation {
         let target = self.profile(&[(item, 1.0)]);
-        let mut because_of: Vec<(u32, f32)> = history
+        let contributions = history
             .iter()
-            .map(|&(h, w)| (h, w * self.item_dot(h as usize, &target)))
-            .filter(|&(_, c)| c > 0.0)
-            .collect();
-        because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let note = because_of.first().map(|&(h, _)| {
+            .map(|&(h, w)| (h, w * self.item_dot(h as usize, &target)));
+        let mut explanation = Explanation::from_contributions(contributions, None);
+        explanation.note = explanation.because_of.first().map(|&(h, _)| {
             let shared: Vec<&str> = self.shared_terms(h, item).into_iter().take(3).collect();
             format!("shares {}", shared.join(", "))
         });
-        Explanation { because_of, note }
+        explanation
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {

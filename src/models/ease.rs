@@ -125,16 +125,10 @@ impl Recommender for Ease {
     }
 
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation {
-        let mut because_of: Vec<(u32, f32)> = history
+        let contributions = history
             .iter()
-            .filter_map(|&(h, w)| self.row(h).get(item as usize).map(|b| (h, w * b)))
-            .filter(|&(_, c)| c > 0.0)
-            .collect();
-        because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Explanation {
-            because_of,
-            note: None,
-        }
+            .filter_map(|&(h, w)| self.row(h).get(item as usize).map(|b| (h, w * b)));
+        Explanation::from_contributions(contributions, None)
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {

@@ -135,19 +135,12 @@ impl Recommender for ItemKnn {
     }
 
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation {
-        let mut because_of: Vec<(u32, f32)> = history
-            .iter()
-            .filter_map(|&(h, w)| {
-                let (neighbours, sims) = self.neighbours_of(h);
-                let at = neighbours.binary_search(&(item as usize)).ok()?;
-                Some((h, w * sims[at]))
-            })
-            .collect();
-        because_of.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Explanation {
-            because_of,
-            note: None,
-        }
+        let contributions = history.iter().filter_map(|&(h, w)| {
+            let (neighbours, sims) = self.neighbours_of(h);
+            let at = neighbours.binary_search(&(item as usize)).ok()?;
+            Some((h, w * sims[at]))
+        });
+        Explanation::from_contributions(contributions, None)
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
