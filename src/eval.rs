@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::metrics::{catalogue_coverage, novelty, RankingMetrics};
+use crate::metrics::{catalogue_coverage, intra_list_diversity, novelty, RankingMetrics};
 use crate::recommender::{recommend, Exclusions, Recommender};
 
 /// A train set and, per training user, the held-out items that count as relevant.
@@ -98,6 +98,8 @@ pub struct Report {
     pub coverage: f64,
     /// Mean self-information of recommended items, in bits.
     pub novelty: f64,
+    /// Mean pairwise dissimilarity within each list (1 - cosine of the items' user vectors).
+    pub diversity: f64,
 }
 
 /// Evaluates a model fitted on `split.train`: for each user with held-out items, the top
@@ -135,6 +137,7 @@ pub fn evaluate(model: &dyn Recommender, split: &Split, k: usize) -> Report {
             &split.train.item_popularity(),
             split.train.n_users(),
         ),
+        diversity: intra_list_diversity(&lists, &split.train.matrix.transpose_view().to_csr()),
     }
 }
 

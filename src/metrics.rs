@@ -99,6 +99,60 @@ pub fn novelty(lists: &[Vec<u32>], popularity: &[u32], n_users: usize) -> f64 {
     }
 }
 
+/// Mean over lists of the mean pairwise dissimilarity (1 - cosine) of the listed items,
+/// where items are compared by their user vectors (`by_item`: item x user, CSR). 0 for
+/// lists of identical taste, 1 for lists of items no user shares.
+pub fn intra_list_diversity(lists: &[Vec<u32>], by_item: &sprs::CsMat<f32>) -> f64 {
+    let norm = |i: u32| -> f64 {
+        let (_, w) = crate::data::row_slices(by_item, i as usize);
+        w.iter()
+            .map(|x| (*x as f64) * (*x as f64))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let cosine = |a: u32, b: u32| -> f64 {
+        let (ia, wa) = crate::data::row_slices(by_item, a as usize);
+        let (ib, wb) = crate::data::row_slices(by_item, b as usize);
+        let (mut x, mut y, mut dot) = (0, 0, 0.0f64);
+        while x < ia.len() && y < ib.len() {
+            match ia[x].cmp(&ib[y]) {
+                std::cmp::Ordering::Less => x += 1,
+                std::cmp::Ordering::Greater => y += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += wa[x] as f64 * wb[y] as f64;
+                    x += 1;
+                    y += 1;
+                }
+            }
+        }
+        let denominator = norm(a) * norm(b);
+        if denominator > 0.0 {
+            dot / denominator
+        } else {
+            0.0
+        }
+    };
+    let mut total = 0.0;
+    let mut counted = 0usize;
+    for list in lists.iter().filter(|l| l.len() >= 2) {
+        let mut sum = 0.0;
+        let mut pairs = 0usize;
+        for (n, &a) in list.iter().enumerate() {
+            for &b in &list[n + 1..] {
+                sum += 1.0 - cosine(a, b);
+                pairs += 1;
+            }
+        }
+        total += sum / pairs as f64;
+        counted += 1;
+    }
+    if counted == 0 {
+        0.0
+    } else {
+        total / counted as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +202,31 @@ mod tests {
     fn only_the_first_k_count() {
         let m = RankingMetrics::of(&[1, 2, 3, 4], &set(&[4]), 3);
         assert_eq!(m.hit_rate, 0.0);
+    }
+
+    #[test]
+    fn diversity_of_lists() {
+        // Items 0 and 1 have the same users; item 2 shares none with them.
+        let by_item = crate::data::Dataset::from_dense(
+            3,
+            3,
+            &[
+                (0, 0, 1.0),
+                (1, 0, 1.0),
+                (0, 1, 1.0),
+                (1, 1, 1.0),
+                (2, 2, 1.0),
+            ],
+        )
+        .matrix
+        .transpose_view()
+        .to_csr();
+        assert!(close(intra_list_diversity(&[vec![0, 1]], &by_item), 0.0));
+        assert!(close(intra_list_diversity(&[vec![0, 2]], &by_item), 1.0));
+        assert!(close(
+            intra_list_diversity(&[vec![0, 1, 2]], &by_item),
+            2.0 / 3.0
+        ));
     }
 
     #[test]

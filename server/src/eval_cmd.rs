@@ -158,7 +158,7 @@ fn print_table(results: &Results, k: usize) {
         results.setup, results.users, results.items
     );
     println!(
-        "{:<12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "{:<12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
         "model",
         "fit s",
         format!("NDCG@{k}"),
@@ -168,12 +168,13 @@ fn print_table(results: &Results, k: usize) {
         format!("HR@{k}"),
         format!("MRR@{k}"),
         "coverage",
-        "novelty"
+        "novelty",
+        "diversity"
     );
     for row in &results.rows {
         let m = &row.report.metrics;
         println!(
-            "{:<12} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2}",
+            "{:<12} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2} {:>9.3}",
             row.report.model,
             row.fit_seconds,
             m.ndcg,
@@ -183,7 +184,8 @@ fn print_table(results: &Results, k: usize) {
             m.hit_rate,
             m.mrr,
             row.report.coverage,
-            row.report.novelty
+            row.report.novelty,
+            row.report.diversity
         );
     }
 }
