@@ -17,6 +17,13 @@ pub struct ItemKnnConfig {
     pub neighbours: usize,
     /// Added to the cosine denominator: damps similarities resting on few shared users.
     pub shrinkage: f32,
+    /// Weight the item x user matrix by BM25 (Okapi) and use plain dot products of the
+    /// weighted rows instead of cosine: damps very active users and very popular items.
+    pub bm25: bool,
+    /// BM25 saturation of one user's weight on an item.
+    pub bm25_k1: f32,
+    /// BM25 length normalisation of an item's user count (0 = none, 1 = full).
+    pub bm25_b: f32,
 }
 
 impl Default for ItemKnnConfig {
@@ -24,6 +31,10 @@ impl Default for ItemKnnConfig {
         Self {
             neighbours: 100,
             shrinkage: 10.0,
+            bm25: false,
+            // The textbook Okapi values.
+            bm25_k1: 1.2,
+            bm25_b: 0.75,
         }
     }
 }
@@ -58,6 +69,34 @@ impl ItemKnn {
     }
 }
 
+/// BM25-weights a documents x terms matrix in place (here: items x users), as Okapi BM25:
+/// idf per column, length normalisation per row, saturation of each value.
+fn bm25_weight(matrix: &mut CsMat<f32>, k1: f32, b: f32) {
+    let n_rows = matrix.rows().max(1) as f32;
+    let mut document_frequency = vec![0u32; matrix.cols()];
+    for &c in matrix.indices() {
+        document_frequency[c] += 1;
+    }
+    let idf: Vec<f32> = document_frequency
+        .iter()
+        .map(|&df| n_rows.ln() - (df as f32).ln_1p())
+        .collect();
+    let lengths: Vec<f32> = (0..matrix.rows())
+        .map(|r| row_slices(matrix, r).1.iter().sum())
+        .collect();
+    let average = (lengths.iter().sum::<f32>() / n_rows).max(f32::EPSILON);
+    let indptr: Vec<usize> = matrix.indptr().to_proper().into_owned();
+    let indices = matrix.indices().to_vec();
+    let data = matrix.data_mut();
+    for (row, length) in lengths.iter().enumerate() {
+        let norm = (1.0 - b) + b * length / average;
+        for k in indptr[row]..indptr[row + 1] {
+            let value = data[k];
+            data[k] = value * (k1 + 1.0) / (k1 * norm + value) * idf[indices[k]];
+        }
+    }
+}
+
 impl Recommender for ItemKnn {
     fn name(&self) -> &'static str {
         "item-knn"
@@ -66,7 +105,10 @@ impl Recommender for ItemKnn {
     fn fit(&mut self, data: &Dataset) -> Result<(), EngineError> {
         let n_items = data.n_items();
         // Item x user, so that row i is item i's user vector.
-        let by_item: CsMat<f32> = data.matrix.transpose_view().to_csr();
+        let mut by_item: CsMat<f32> = data.matrix.transpose_view().to_csr();
+        if self.config.bm25 {
+            bm25_weight(&mut by_item, self.config.bm25_k1, self.config.bm25_b);
+        }
         let norms: Vec<f32> = (0..n_items)
             .map(|i| {
                 by_item.outer_view(i).map_or(0.0, |row| {
@@ -75,8 +117,13 @@ impl Recommender for ItemKnn {
             })
             .collect();
         // Co-occurrence: (item x user) * (user x item).
-        let co: CsMat<f32> = &by_item * &data.matrix;
-        let (k, shrink) = (self.config.neighbours, self.config.shrinkage);
+        let by_user: CsMat<f32> = by_item.transpose_view().to_csr();
+        let co: CsMat<f32> = &by_item * &by_user;
+        let (k, shrink, bm25) = (
+            self.config.neighbours,
+            self.config.shrinkage,
+            self.config.bm25,
+        );
         let rows: Vec<Vec<(usize, f32)>> = (0..n_items)
             .into_par_iter()
             .map(|i| {
@@ -86,7 +133,14 @@ impl Recommender for ItemKnn {
                 let mut sims: Vec<(usize, f32)> = row
                     .iter()
                     .filter(|&(j, _)| j != i)
-                    .map(|(j, &dot)| (j, dot / (norms[i] * norms[j] + shrink)))
+                    .map(|(j, &dot)| {
+                        let sim = if bm25 {
+                            dot
+                        } else {
+                            dot / (norms[i] * norms[j] + shrink)
+                        };
+                        (j, sim)
+                    })
                     .filter(|&(_, s)| s > 0.0)
                     .collect();
                 if sims.len() > k {
@@ -179,6 +233,7 @@ mod tests {
         let mut model = ItemKnn::new(ItemKnnConfig {
             neighbours: 2,
             shrinkage: 0.0,
+            ..ItemKnnConfig::default()
         });
         model.fit(&data).unwrap();
         assert_eq!(model.similar_items(0, 1)[0].0, 1);
@@ -212,6 +267,21 @@ mod tests {
             },
         );
         assert_eq!(asked[0].0, 1);
+    }
+
+    #[test]
+    fn bm25_option_still_finds_the_planted_pair() {
+        let data = planted();
+        let mut model = ItemKnn::new(ItemKnnConfig {
+            bm25: true,
+            ..ItemKnnConfig::default()
+        });
+        model.fit(&data).unwrap();
+        assert_eq!(model.similar_items(0, 1)[0].0, 1);
+        assert_eq!(
+            recommend(&model, &data, 9, 1, Exclusions::default())[0].0,
+            1
+        );
     }
 
     #[test]
