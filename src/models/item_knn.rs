@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sprs::{CsMat, TriMat};
+use sprs::CsMat;
 
 use crate::data::{row_slices, Dataset};
 use crate::recommender::{load, save, EngineError, Explanation, Recommender};
@@ -116,9 +116,10 @@ impl Recommender for ItemKnn {
                 })
             })
             .collect();
-        // Co-occurrence: (item x user) * (user x item).
+        // Co-occurrence row by row, in parallel: row i is Σ over i's users u of
+        // w(i,u) * (u's row), gathered in a dense per-thread accumulator. Cost: Σ over
+        // users of their item count squared; no item x item matrix is ever materialised.
         let by_user: CsMat<f32> = by_item.transpose_view().to_csr();
-        let co: CsMat<f32> = &by_item * &by_user;
         let (k, shrink, bm25) = (
             self.config.neighbours,
             self.config.shrinkage,
@@ -126,41 +127,58 @@ impl Recommender for ItemKnn {
         );
         let rows: Vec<Vec<(usize, f32)>> = (0..n_items)
             .into_par_iter()
-            .map(|i| {
-                let Some(row) = co.outer_view(i) else {
-                    return Vec::new();
-                };
-                let mut sims: Vec<(usize, f32)> = row
-                    .iter()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(j, &dot)| {
+            .map_init(
+                || (vec![0.0f32; n_items], Vec::<usize>::new()),
+                |(acc, touched), i| {
+                    let (users, weights) = row_slices(&by_item, i);
+                    for (&u, &w_iu) in users.iter().zip(weights) {
+                        let (items, w_u) = row_slices(&by_user, u);
+                        for (&j, &w_uj) in items.iter().zip(w_u) {
+                            if acc[j] == 0.0 {
+                                touched.push(j);
+                            }
+                            acc[j] += w_iu * w_uj;
+                        }
+                    }
+                    let mut sims: Vec<(usize, f32)> = Vec::with_capacity(touched.len());
+                    for &j in touched.iter() {
+                        let dot = std::mem::take(&mut acc[j]);
+                        if j == i {
+                            continue;
+                        }
                         let sim = if bm25 {
                             dot
                         } else {
                             dot / (norms[i] * norms[j] + shrink)
                         };
-                        (j, sim)
-                    })
-                    .filter(|&(_, s)| s > 0.0)
-                    .collect();
-                if sims.len() > k {
-                    sims.select_nth_unstable_by(k - 1, |a, b| {
-                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
-                    });
-                    sims.truncate(k);
-                }
-                sims.sort_unstable_by_key(|&(j, _)| j);
-                sims
-            })
+                        if sim > 0.0 {
+                            sims.push((j, sim));
+                        }
+                    }
+                    touched.clear();
+                    if sims.len() > k {
+                        sims.select_nth_unstable_by(k - 1, |a, b| {
+                            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+                        });
+                        sims.truncate(k);
+                    }
+                    sims.sort_unstable_by_key(|&(j, _)| j);
+                    sims
+                },
+            )
             .collect();
-        let nnz = rows.iter().map(Vec::len).sum();
-        let mut tri = TriMat::with_capacity((n_items, n_items), nnz);
-        for (i, row) in rows.iter().enumerate() {
-            for &(j, s) in row {
-                tri.add_triplet(i, j, s);
+        let mut indptr = Vec::with_capacity(n_items + 1);
+        let mut indices = Vec::new();
+        let mut values = Vec::new();
+        indptr.push(0);
+        for row in rows {
+            for (j, s) in row {
+                indices.push(j);
+                values.push(s);
             }
+            indptr.push(indices.len());
         }
-        self.similarity = Some(tri.to_csr());
+        self.similarity = Some(CsMat::new((n_items, n_items), indptr, indices, values));
         Ok(())
     }
 
