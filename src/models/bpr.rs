@@ -1,7 +1,8 @@
 //! Bayesian personalised ranking (Rendle et al. 2009): matrix factorisation with item
 //! biases, trained by stochastic gradient ascent on sampled (user, seen item, unseen item)
-//! triples. Mini-batches: the gradients of a batch are computed in parallel from the same
-//! parameters, then applied in sample order, so the result depends only on the seed.
+//! triples. Parallel and deterministic: users are split into shards trained side by side,
+//! each on its own copy of the item parameters, whose changes are summed after every epoch
+//! (parameter mixing), so the result depends on the seed and the shard count only.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -25,8 +26,10 @@ pub struct BprConfig {
     pub regularization: f32,
     /// Passes; each draws as many triples as there are interactions.
     pub epochs: usize,
-    /// Triples per mini-batch.
-    pub batch_size: usize,
+    /// Parallel shards (contiguous user ranges trained side by side, their item updates
+    /// summed after each epoch); 0 = one per thread. Same seed and shard count, same
+    /// weights.
+    pub shards: usize,
     /// Seed of the initial factors and of the sampling.
     pub seed: u64,
 }
@@ -38,7 +41,7 @@ impl Default for BprConfig {
             learning_rate: 0.05,
             regularization: 0.01,
             epochs: 30,
-            batch_size: 256,
+            shards: 0,
             seed: 42,
         }
     }
@@ -52,10 +55,6 @@ pub struct Bpr {
     item_factors: Vec<f32>,
     item_bias: Vec<f32>,
 }
-
-/// Batches at least this large compute their gradients on all cores; smaller ones are
-/// cheaper on one (the work per triple is a few hundred flops).
-const PARALLEL_BATCH: usize = 2048;
 
 impl Bpr {
     /// An unfitted model.
@@ -87,53 +86,34 @@ impl Bpr {
             *score = dot(user, item) + bias;
         }
     }
+}
 
-    /// Writes one triple's gradient into `out`: user, positive and negative vectors,
-    /// then the bias term (`3 * factors + 1` floats).
-    fn gradient_into(&self, (user, positive, negative): (u32, u32, u32), out: &mut [f32]) {
-        let f = self.config.factors;
-        let reg = self.config.regularization;
-        let u = &self.user_factors[user as usize * f..(user as usize + 1) * f];
-        let i = self.item(positive);
-        let j = self.item(negative);
-        let x = dot(u, i) - dot(u, j) + self.item_bias[positive as usize]
-            - self.item_bias[negative as usize];
-        // d/dx of ln σ(x) is σ(-x).
-        let g = 1.0 / (1.0 + x.exp());
-        let (d_user, rest) = out.split_at_mut(f);
-        let (d_positive, rest) = rest.split_at_mut(f);
-        let (d_negative, d_bias) = rest.split_at_mut(f);
-        for k in 0..f {
-            d_user[k] = g * (i[k] - j[k]) - reg * u[k];
-            d_positive[k] = g * u[k] - reg * i[k];
-            d_negative[k] = -g * u[k] - reg * j[k];
-        }
-        d_bias[0] = g;
+/// One stochastic gradient step on the triple (user, positive, negative), in place.
+fn sgd_step(
+    config: &BprConfig,
+    user: &mut [f32],
+    items: &mut [f32],
+    bias: &mut [f32],
+    positive: usize,
+    negative: usize,
+) {
+    let f = config.factors;
+    let (lr, reg) = (config.learning_rate, config.regularization);
+    let x = {
+        let i = &items[positive * f..(positive + 1) * f];
+        let j = &items[negative * f..(negative + 1) * f];
+        dot(user, i) - dot(user, j) + bias[positive] - bias[negative]
+    };
+    // d/dx of ln σ(x) is σ(-x).
+    let g = 1.0 / (1.0 + x.exp());
+    for k in 0..f {
+        let (u, i, j) = (user[k], items[positive * f + k], items[negative * f + k]);
+        user[k] += lr * (g * (i - j) - reg * u);
+        items[positive * f + k] += lr * (g * u - reg * i);
+        items[negative * f + k] += lr * (-g * u - reg * j);
     }
-
-    fn apply(&mut self, (user, positive, negative): (u32, u32, u32), gradient: &[f32]) {
-        let f = self.config.factors;
-        let lr = self.config.learning_rate;
-        let reg = self.config.regularization;
-        let step = |target: &mut [f32], delta: &[f32]| {
-            for (t, d) in target.iter_mut().zip(delta) {
-                *t += lr * d;
-            }
-        };
-        let (u, i, j) = (user as usize, positive as usize, negative as usize);
-        step(&mut self.user_factors[u * f..(u + 1) * f], &gradient[..f]);
-        step(
-            &mut self.item_factors[i * f..(i + 1) * f],
-            &gradient[f..2 * f],
-        );
-        step(
-            &mut self.item_factors[j * f..(j + 1) * f],
-            &gradient[2 * f..3 * f],
-        );
-        let g = gradient[3 * f];
-        self.item_bias[i] += lr * (g - reg * self.item_bias[i]);
-        self.item_bias[j] += lr * (-g - reg * self.item_bias[j]);
-    }
+    bias[positive] += lr * (g - reg * bias[positive]);
+    bias[negative] += lr * (-g - reg * bias[negative]);
 }
 
 impl Recommender for Bpr {
@@ -144,10 +124,8 @@ impl Recommender for Bpr {
     fn fit(&mut self, data: &Dataset) -> Result<(), EngineError> {
         let f = self.config.factors;
         let (n_users, n_items) = (data.n_users(), data.n_items());
-        if f == 0 || self.config.batch_size == 0 {
-            return Err(EngineError::Data(
-                "BPR needs at least one factor and a batch size of at least one".into(),
-            ));
+        if f == 0 {
+            return Err(EngineError::Data("BPR needs at least one factor".into()));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         let scale = 1.0 / (f as f32).sqrt();
@@ -158,47 +136,96 @@ impl Recommender for Bpr {
             .map(|_| rng.gen_range(-0.1..0.1) * scale)
             .collect();
         self.item_bias = vec![0.0; n_items];
-        // Every interaction as (user, item); the users own rows are sorted for look-ups.
-        let mut positives: Vec<(u32, u32)> = Vec::with_capacity(data.matrix.nnz());
-        for user in 0..n_users as u32 {
-            positives.extend(data.user_items(user).0.iter().map(|&i| (user, i as u32)));
+        // Shards: contiguous user ranges of about equal interaction counts. Each shard
+        // owns its users' factors; the item factors are copied per shard for an epoch and
+        // the shards' changes are summed at its end (parameter mixing). Every shard has
+        // its own seeded generator, so the result depends on the seed and the shard count
+        // only, never on thread timing.
+        let shards = if self.config.shards == 0 {
+            rayon::current_num_threads()
+        } else {
+            self.config.shards
         }
-        if positives.is_empty() || n_items < 2 {
+        .clamp(1, n_users.max(1));
+        let nnz = data.matrix.nnz();
+        let mut bounds = vec![0usize];
+        let mut seen_so_far = 0usize;
+        for user in 0..n_users {
+            seen_so_far += data.user_items(user as u32).0.len();
+            if seen_so_far * shards >= nnz * bounds.len() && bounds.len() < shards {
+                bounds.push(user + 1);
+            }
+        }
+        bounds.push(n_users);
+        bounds.dedup();
+        if nnz == 0 || n_items < 2 {
             return Ok(());
         }
-        let stride = 3 * f + 1;
-        let mut gradients = vec![0.0f32; self.config.batch_size * stride];
-        let mut triples: Vec<(u32, u32, u32)> = Vec::with_capacity(self.config.batch_size);
-        for _ in 0..self.config.epochs {
-            positives.shuffle(&mut rng);
-            for batch in positives.chunks(self.config.batch_size) {
-                // Negatives: uniform over items the user has not interacted with (a few
-                // tries; a user who has seen nearly everything keeps the last draw).
-                triples.clear();
-                for &(user, positive) in batch {
-                    let seen = data.user_items(user).0;
-                    let mut negative = rng.gen_range(0..n_items);
-                    for _ in 0..10 {
-                        if seen.binary_search(&negative).is_err() {
-                            break;
+        let mut shard_positives: Vec<Vec<(u32, u32)>> = bounds
+            .windows(2)
+            .map(|w| {
+                (w[0] as u32..w[1] as u32)
+                    .flat_map(|u| data.user_items(u).0.iter().map(move |&i| (u, i as u32)))
+                    .collect()
+            })
+            .collect();
+        let config = self.config;
+        for epoch in 0..config.epochs {
+            let items_before = self.item_factors.clone();
+            let bias_before = self.item_bias.clone();
+            // Disjoint mutable user ranges, one per shard.
+            let mut user_chunks: Vec<&mut [f32]> = Vec::new();
+            let mut rest: &mut [f32] = &mut self.user_factors;
+            for w in bounds.windows(2) {
+                let (head, tail) = rest.split_at_mut((w[1] - w[0]) * f);
+                user_chunks.push(head);
+                rest = tail;
+            }
+            let results: Vec<(Vec<f32>, Vec<f32>)> = shard_positives
+                .par_iter_mut()
+                .zip(user_chunks.into_par_iter())
+                .enumerate()
+                .map(|(shard, (positives, users))| {
+                    let first_user = bounds[shard];
+                    let mut rng = ChaCha8Rng::seed_from_u64(
+                        config.seed
+                            ^ ((epoch as u64) << 32)
+                            ^ (shard as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    );
+                    positives.shuffle(&mut rng);
+                    let mut items = items_before.clone();
+                    let mut bias = bias_before.clone();
+                    for &(user, positive) in positives.iter() {
+                        let seen = data.user_items(user).0;
+                        let mut negative = rng.gen_range(0..n_items);
+                        for _ in 0..10 {
+                            if seen.binary_search(&negative).is_err() {
+                                break;
+                            }
+                            negative = rng.gen_range(0..n_items);
                         }
-                        negative = rng.gen_range(0..n_items);
+                        let u = (user as usize - first_user) * f;
+                        sgd_step(
+                            &config,
+                            &mut users[u..u + f],
+                            &mut items,
+                            &mut bias,
+                            positive as usize,
+                            negative,
+                        );
                     }
-                    triples.push((user, positive, negative as u32));
+                    (items, bias)
+                })
+                .collect();
+            // Sum every shard's change to the shared item parameters.
+            for (items, bias) in results {
+                for ((target, new), old) in
+                    self.item_factors.iter_mut().zip(&items).zip(&items_before)
+                {
+                    *target += new - old;
                 }
-                let used = &mut gradients[..triples.len() * stride];
-                let model = &*self;
-                if triples.len() >= PARALLEL_BATCH {
-                    used.par_chunks_mut(stride)
-                        .zip(&triples)
-                        .for_each(|(out, &t)| model.gradient_into(t, out));
-                } else {
-                    for (out, &t) in used.chunks_mut(stride).zip(&triples) {
-                        model.gradient_into(t, out);
-                    }
-                }
-                for (gradient, &t) in gradients.chunks(stride).zip(&triples) {
-                    self.apply(t, gradient);
+                for ((target, new), old) in self.item_bias.iter_mut().zip(&bias).zip(&bias_before) {
+                    *target += new - old;
                 }
             }
         }
@@ -271,7 +298,7 @@ mod tests {
         let config = BprConfig {
             factors: 8,
             epochs: 40,
-            batch_size: 16,
+            shards: 2,
             ..BprConfig::default()
         };
         let mut model = Bpr::new(config);
