@@ -410,6 +410,12 @@ mod tests {
         );
         let test = write(&dir, "test.tsv", "a\tz\nb\ty\nc\tx\nd\tr\ne\tq\nf\tp\n");
         let json = dir.join("out.json");
+        // The file sets two values; `--set` overrides one of them.
+        let params = write(
+            &dir,
+            "params.toml",
+            "[item-knn]\nneighbours = 5\nshrinkage = 50.0\n",
+        );
         let a = args(&[
             "--train",
             train.to_str().unwrap(),
@@ -419,6 +425,8 @@ mod tests {
             "1",
             "--models",
             "popularity,item-knn",
+            "--params",
+            params.to_str().unwrap(),
             "--set",
             "item-knn.shrinkage=0",
             "--json",
@@ -433,6 +441,17 @@ mod tests {
         let written: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(written["rows"][1]["model"], "item-knn");
+        let merged = load_params(&a).unwrap();
+        assert_eq!(
+            merged["item-knn"]["neighbours"].as_integer(),
+            Some(5),
+            "from the file"
+        );
+        assert_eq!(
+            merged["item-knn"]["shrinkage"].as_integer(),
+            Some(0),
+            "--set wins"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
