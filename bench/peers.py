@@ -21,7 +21,7 @@ K = 10
 SEED = 42
 
 # The same hyper-parameters on both sides.
-ALS = dict(factors=32, regularization=5.0, alpha=1.0, iterations=15)
+ALS = dict(factors=16, regularization=20.0, alpha=1.0, iterations=15)
 BPR = dict(factors=64, learning_rate=0.05, regularization=0.01, iterations=30)
 KNN = dict(K=100)
 

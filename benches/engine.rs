@@ -47,7 +47,7 @@ fn fold_in(c: &mut Criterion) {
     let mut als = Als::new(AlsConfig::default());
     als.fit(&data).unwrap();
     let history: Vec<(u32, f32)> = (0..20).map(|i| (i * 7, 1.0)).collect();
-    c.bench_function("ALS fold-in of a 20-item history (32 factors)", |b| {
+    c.bench_function("ALS fold-in of a 20-item history (default factors)", |b| {
         b.iter(|| als.fold_in(std::hint::black_box(&history)))
     });
 }
