@@ -497,4 +497,71 @@ mod tests {
         assert!(run(&a).unwrap_err().contains("unknown model \"magic\""));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// The real MovieLens-100k beside the checkout (never copied into the repository).
+    fn ml_100k_dir() -> PathBuf {
+        std::env::var_os("CURIO_DATASETS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets")
+            })
+            .join("ml-100k")
+    }
+
+    #[test]
+    fn movielens_directory_gives_every_model_and_both_protocols() {
+        let dir = ml_100k_dir();
+        assert!(
+            dir.join("u.data").exists(),
+            "{} is needed (set CURIO_DATASETS)",
+            dir.display()
+        );
+        let dir = dir.to_str().unwrap();
+
+        // No --models: every model the data allows; u.item is there, so content too.
+        let results = run(&args(&["--movielens", dir])).unwrap();
+        let names: Vec<&str> = results
+            .rows
+            .iter()
+            .map(|r| r.report.model.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "popularity",
+                "item-knn",
+                "user-knn",
+                "ease",
+                "als",
+                "bpr",
+                "content"
+            ]
+        );
+        assert_eq!((results.users, results.items), (943, 1682));
+        let best = results
+            .rows
+            .iter()
+            .map(|r| r.report.metrics.ndcg)
+            .fold(0.0, f64::max);
+        assert!(best >= 0.45, "best NDCG@10 {best}");
+
+        let last = run(&args(&[
+            "--movielens",
+            dir,
+            "--protocol",
+            "leave-last-out",
+            "--models",
+            "popularity",
+        ]))
+        .unwrap();
+        let popularity = &last.rows[0].report;
+        assert_eq!(popularity.users, 943, "every user has a held-out item");
+        assert!(
+            (popularity.metrics.hit_rate - 0.086).abs() < 0.005,
+            "{popularity:?}"
+        );
+
+        let err = run(&args(&["--movielens", dir, "--ratio", "1.5"])).unwrap_err();
+        assert!(err.contains("--ratio must be between 0 and 1"), "{err}");
+    }
 }
