@@ -5,7 +5,10 @@
 //! the evaluation harness grow into.
 #![deny(missing_docs)]
 
+pub mod catalog;
 pub mod data;
+pub mod demo;
+pub mod import;
 pub mod eval;
 pub mod interaction;
 pub mod metrics;
@@ -15,6 +18,7 @@ pub mod recommender;
 pub mod topk;
 pub mod vector;
 
+pub use catalog::{InteractionRecord, ProductRecord, Record};
 pub use data::{Dataset, Event, IdMap, ItemFeatures};
 pub use interaction::{InteractionKind, UnknownInteractionKind};
 pub use recommender::{recommend, EngineError, Exclusions, Explanation, Recommender};
