@@ -21,6 +21,9 @@ pub enum Error {
     /// The server could not start: bad configuration, unreachable database, failed migration.
     #[error("{0}")]
     Startup(String),
+    /// The search index failed.
+    #[error("search: {0}")]
+    Search(String),
     /// A command other than `serve` failed; the message says why and where.
     #[error("{0}")]
     Command(String),

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod eval_cmd;
 pub mod hygiene;
+pub mod search;
 pub mod sessions;
 pub mod store;
 

@@ -5,6 +5,8 @@
 //! Times are Unix epochs in `bigint` columns: seconds for `created_at`, milliseconds for
 //! `attempted_at`.
 
+pub mod catalog;
+
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
 
