@@ -6,27 +6,79 @@ use std::fmt::Write;
 /// Category glyphs drawn in a 100 x 100 box, chosen by the first keyword the slug
 /// contains (order matters: `camera-bags` is a bag, `headphones` are not a phone).
 const GLYPHS: &[(&str, &str)] = &[
-    ("bag", r#"<rect x="14" y="34" width="72" height="54" rx="8"/><path d="M34 34V24a16 16 0 0 1 32 0v10"/>"#),
-    ("camera", r#"<rect x="10" y="28" width="80" height="56" rx="10"/><circle cx="50" cy="56" r="17"/><path d="M34 28l6-12h20l6 12"/>"#),
-    ("card", r#"<path d="M25 10h38l14 14v66H25z"/><path d="M38 22v14M50 22v14M62 22v14"/>"#),
-    ("headphone", r#"<path d="M18 62V50a32 32 0 0 1 64 0v12"/><rect x="12" y="58" width="16" height="28" rx="6"/><rect x="72" y="58" width="16" height="28" rx="6"/>"#),
-    ("phone", r#"<rect x="28" y="8" width="44" height="84" rx="9"/><path d="M44 80h12"/>"#),
-    ("coffee", r#"<path d="M20 34h48v28a22 22 0 0 1-22 22h-4a22 22 0 0 1-22-22z"/><path d="M68 42h6a10 10 0 0 1 0 20h-6"/><path d="M34 14v10M48 10v14"/>"#),
-    ("tea", r#"<path d="M20 34h48v28a22 22 0 0 1-22 22h-4a22 22 0 0 1-22-22z"/><path d="M68 42h6a10 10 0 0 1 0 20h-6"/><path d="M34 14v10M48 10v14"/>"#),
-    ("bedding", r#"<path d="M64 14a34 34 0 1 0 22 52a28 28 0 0 1-22-52z"/>"#),
-    ("printer", r#"<rect x="14" y="36" width="72" height="34" rx="6"/><path d="M28 36V12h44v24M28 60h44v28H28z"/>"#),
-    ("ink", r#"<path d="M50 10C36 34 26 48 26 62a24 24 0 0 0 48 0c0-14-10-28-24-52z"/>"#),
-    ("tent", r#"<path d="M8 86L50 14l42 72z"/><path d="M38 86l12-24 12 24"/>"#),
-    ("shoe", r#"<path d="M10 78V36h22c4 10 16 16 30 18l22 6a8 8 0 0 1 6 8v10z"/>"#),
-    ("fitness", r#"<path d="M28 50h44"/><rect x="10" y="32" width="18" height="36" rx="4"/><rect x="72" y="32" width="18" height="36" rx="4"/>"#),
-    ("book", r#"<path d="M50 24c-10-8-24-10-38-8v62c14-2 28 0 38 8c10-8 24-10 38-8V16c-14-2-28 0-38 8zM50 24v62"/>"#),
-    ("skin", r#"<path d="M20 80C20 40 44 18 84 16c0 40-22 64-62 64z"/><path d="M20 80L60 40"/>"#),
-    ("pet", r#"<circle cx="50" cy="64" r="18"/><circle cx="24" cy="40" r="8"/><circle cx="40" cy="22" r="8"/><circle cx="60" cy="22" r="8"/><circle cx="76" cy="40" r="8"/>"#),
-    ("toy", r#"<rect x="14" y="50" width="36" height="36" rx="3"/><rect x="50" y="50" width="36" height="36" rx="3"/><rect x="32" y="14" width="36" height="36" rx="3"/>"#),
+    (
+        "bag",
+        r#"<rect x="14" y="34" width="72" height="54" rx="8"/><path d="M34 34V24a16 16 0 0 1 32 0v10"/>"#,
+    ),
+    (
+        "camera",
+        r#"<rect x="10" y="28" width="80" height="56" rx="10"/><circle cx="50" cy="56" r="17"/><path d="M34 28l6-12h20l6 12"/>"#,
+    ),
+    (
+        "card",
+        r#"<path d="M25 10h38l14 14v66H25z"/><path d="M38 22v14M50 22v14M62 22v14"/>"#,
+    ),
+    (
+        "headphone",
+        r#"<path d="M18 62V50a32 32 0 0 1 64 0v12"/><rect x="12" y="58" width="16" height="28" rx="6"/><rect x="72" y="58" width="16" height="28" rx="6"/>"#,
+    ),
+    (
+        "phone",
+        r#"<rect x="28" y="8" width="44" height="84" rx="9"/><path d="M44 80h12"/>"#,
+    ),
+    (
+        "coffee",
+        r#"<path d="M20 34h48v28a22 22 0 0 1-22 22h-4a22 22 0 0 1-22-22z"/><path d="M68 42h6a10 10 0 0 1 0 20h-6"/><path d="M34 14v10M48 10v14"/>"#,
+    ),
+    (
+        "tea",
+        r#"<path d="M20 34h48v28a22 22 0 0 1-22 22h-4a22 22 0 0 1-22-22z"/><path d="M68 42h6a10 10 0 0 1 0 20h-6"/><path d="M34 14v10M48 10v14"/>"#,
+    ),
+    (
+        "bedding",
+        r#"<path d="M64 14a34 34 0 1 0 22 52a28 28 0 0 1-22-52z"/>"#,
+    ),
+    (
+        "printer",
+        r#"<rect x="14" y="36" width="72" height="34" rx="6"/><path d="M28 36V12h44v24M28 60h44v28H28z"/>"#,
+    ),
+    (
+        "ink",
+        r#"<path d="M50 10C36 34 26 48 26 62a24 24 0 0 0 48 0c0-14-10-28-24-52z"/>"#,
+    ),
+    (
+        "tent",
+        r#"<path d="M8 86L50 14l42 72z"/><path d="M38 86l12-24 12 24"/>"#,
+    ),
+    (
+        "shoe",
+        r#"<path d="M10 78V36h22c4 10 16 16 30 18l22 6a8 8 0 0 1 6 8v10z"/>"#,
+    ),
+    (
+        "fitness",
+        r#"<path d="M28 50h44"/><rect x="10" y="32" width="18" height="36" rx="4"/><rect x="72" y="32" width="18" height="36" rx="4"/>"#,
+    ),
+    (
+        "book",
+        r#"<path d="M50 24c-10-8-24-10-38-8v62c14-2 28 0 38 8c10-8 24-10 38-8V16c-14-2-28 0-38 8zM50 24v62"/>"#,
+    ),
+    (
+        "skin",
+        r#"<path d="M20 80C20 40 44 18 84 16c0 40-22 64-62 64z"/><path d="M20 80L60 40"/>"#,
+    ),
+    (
+        "pet",
+        r#"<circle cx="50" cy="64" r="18"/><circle cx="24" cy="40" r="8"/><circle cx="40" cy="22" r="8"/><circle cx="60" cy="22" r="8"/><circle cx="76" cy="40" r="8"/>"#,
+    ),
+    (
+        "toy",
+        r#"<rect x="14" y="50" width="36" height="36" rx="3"/><rect x="50" y="50" width="36" height="36" rx="3"/><rect x="32" y="14" width="36" height="36" rx="3"/>"#,
+    ),
 ];
 
 /// The glyph for categories no keyword matches: a parcel.
-const GENERIC_GLYPH: &str = r#"<path d="M14 32L50 14l36 18v40L50 90 14 72z"/><path d="M14 32l36 18 36-18M50 50v40"/>"#;
+const GENERIC_GLYPH: &str =
+    r#"<path d="M14 32L50 14l36 18v40L50 90 14 72z"/><path d="M14 32l36 18 36-18M50 50v40"/>"#;
 
 /// A deterministic 400 x 300 SVG picture for product `sku` in category `category_slug`:
 /// a two-colour gradient and soft shapes from a hash of the SKU, and a white glyph for

@@ -57,6 +57,7 @@ enum Visit {
 
 /// The catalogue indexes the simulation needs.
 struct ShopIndex<'a> {
+    /// The catalogue itself.
     catalogue: &'a Catalogue,
     /// Product indices of each category.
     category_products: Vec<Vec<usize>>,
@@ -180,14 +181,21 @@ fn pick_weighted(rng: &mut ChaCha8Rng, weighted: &[(usize, f32)]) -> usize {
 
 /// One shopper's history in the making.
 struct ShopperSimulation<'a> {
+    /// This shopper's own random stream.
     rng: ChaCha8Rng,
+    /// The catalogue and its indexes.
     index: &'a ShopIndex<'a>,
+    /// What is being generated.
     config: &'a DemoConfig,
+    /// The shopper's hidden taste.
     taste: &'a Taste,
+    /// The shopper's key, written into every event.
     key: &'a str,
+    /// Where the events go (shared by all shoppers).
     events: &'a mut Vec<InteractionRecord>,
     /// Planned sessions, earliest first (time, tie-breaking sequence, purpose).
     plans: BinaryHeap<Reverse<(i64, u64, Visit)>>,
+    /// Sessions planned so far, the tie-breaker that keeps the order stable.
     plan_sequence: u64,
 }
 
@@ -200,7 +208,7 @@ impl ShopperSimulation<'_> {
             return;
         }
         // Heavy-tailed activity: a Pareto draw, most shoppers a few sessions, some many.
-        let activity = 1.6 * (1.0 - self.rng.gen::<f64>()).powf(-1.0 / 1.4);
+        let activity = 3.5 * (1.0 - self.rng.gen::<f64>()).powf(-1.0 / 1.25);
         let sessions = (activity as usize).clamp(1, 150);
         for _ in 0..sessions {
             let at = self.rng.gen_range(first_start..=last_start);
@@ -215,7 +223,7 @@ impl ShopperSimulation<'_> {
                         self.rng.gen_range(0..self.index.catalogue.categories.len())
                     };
                     let favourite = self.taste.categories.iter().any(|&(c, _)| c == category);
-                    self.browse(at, category, if favourite { 0.35 } else { 0.12 });
+                    self.browse(at, category, if favourite { 0.45 } else { 0.12 });
                 }
                 Visit::Complement(category) => self.browse(at, category, 0.8),
                 Visit::Rebuy(product) => self.rebuy(at, product),
@@ -223,6 +231,7 @@ impl ShopperSimulation<'_> {
         }
     }
 
+    /// The latest time a session may start and still end inside the history.
     fn latest_session_start(&self) -> i64 {
         self.config.end_ms - SESSION_MARGIN_MS
     }
@@ -235,6 +244,7 @@ impl ShopperSimulation<'_> {
         }
     }
 
+    /// Records one event of this shopper.
     fn emit(&mut self, product: usize, kind: InteractionKind, value: Option<f32>, at_ms: i64) {
         self.events.push(InteractionRecord {
             user: self.key.to_string(),
@@ -245,6 +255,7 @@ impl ShopperSimulation<'_> {
         });
     }
 
+    /// This shopper's utility for `product`.
     fn utility_of(&self, product: usize) -> f32 {
         let catalogue = self.index.catalogue;
         utility(
@@ -281,8 +292,8 @@ impl ShopperSimulation<'_> {
             return;
         }
 
-        let views = (1 + self.rng.gen_range(1..=7).min(self.rng.gen_range(1..=7)))
-            .min(candidates.len());
+        let views =
+            (1 + self.rng.gen_range(1..=7).min(self.rng.gen_range(1..=7))).min(candidates.len());
         let mut weights = candidates
             .iter()
             .map(|&(_, u)| (VIEW_SHARPNESS * u).exp())
@@ -420,6 +431,7 @@ impl ShopperSimulation<'_> {
     }
 }
 
+/// The logistic function, mapping any utility to a probability.
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }

@@ -133,7 +133,7 @@ impl DemoShop {
 }
 
 /// A shopper's utility for a product: brand affinity, price match, quality and a little
-/// popularity. Roughly -2.4 (a disliked fit) to 3.7 (a perfect one).
+/// popularity. From -2 (a poor fit) to 3.5 (a perfect one).
 pub(crate) fn utility(
     taste: &Taste,
     brand: &str,

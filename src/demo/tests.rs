@@ -97,10 +97,21 @@ fn default_catalogue_is_complete() {
     assert!(shop.categories.len() >= 12);
     assert_eq!(shop.product_category.len(), shop.products.len());
     assert_eq!(shop.product_quality.len(), shop.products.len());
-    let skus = shop.products.iter().map(|p| &p.sku).collect::<BTreeSet<_>>();
+    let skus = shop
+        .products
+        .iter()
+        .map(|p| &p.sku)
+        .collect::<BTreeSet<_>>();
     assert_eq!(skus.len(), shop.products.len());
-    let titles = shop.products.iter().map(|p| &p.title).collect::<BTreeSet<_>>();
-    assert!(titles.len() * 100 >= shop.products.len() * 98, "titles mostly distinct");
+    let titles = shop
+        .products
+        .iter()
+        .map(|p| &p.title)
+        .collect::<BTreeSet<_>>();
+    assert!(
+        titles.len() * 100 >= shop.products.len() * 98,
+        "titles mostly distinct"
+    );
 
     let mut per_category = vec![0; shop.categories.len()];
     for (product, &category) in shop.products.iter().zip(&shop.product_category) {
@@ -109,7 +120,10 @@ fn default_catalogue_is_complete() {
         assert!(!product.title.is_empty());
         assert!(!product.title.contains('{'), "{}", product.title);
         let description = product.description.as_deref().unwrap_or_default();
-        assert!(description.len() > 20 && !description.contains('{'), "{description}");
+        assert!(
+            description.len() > 20 && !description.contains('{'),
+            "{description}"
+        );
         assert!(product.brand.is_some());
         assert!(product.price_minor.is_some_and(|cents| cents > 0));
         assert_eq!(product.currency, "USD");
@@ -125,7 +139,10 @@ fn default_catalogue_is_complete() {
         );
         assert!(product.source_rating.is_none() && product.source_rating_count.is_none());
     }
-    assert!(per_category.iter().all(|&count| count >= 100), "{per_category:?}");
+    assert!(
+        per_category.iter().all(|&count| count >= 100),
+        "{per_category:?}"
+    );
     let in_stock = shop.products.iter().filter(|p| p.in_stock).count();
     assert!(in_stock * 100 > shop.products.len() * 94 && in_stock < shop.products.len());
     let start_s = DemoConfig::default().start_ms() / 1000;
@@ -170,7 +187,11 @@ fn default_history_is_sorted_bounded_and_consistent() {
     );
     assert!(shop.events.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
     let (products, shoppers) = indexes(shop);
-    assert_eq!(shoppers.len(), shop.shoppers.len(), "shopper keys are unique");
+    assert_eq!(
+        shoppers.len(),
+        shop.shoppers.len(),
+        "shopper keys are unique"
+    );
     let mut kinds = BTreeSet::new();
     for event in &shop.events {
         assert!(event.at_ms > config.start_ms() && event.at_ms <= config.end_ms);
@@ -180,8 +201,9 @@ fn default_history_is_sorted_bounded_and_consistent() {
             InteractionKind::Purchase => {
                 assert!(event.value.is_some_and(|q| (1.0..=3.0).contains(&q)))
             }
-            InteractionKind::Rating => assert!(event.value.is_some_and(|s| (1.0..=5.0).contains(&s)
-                && s.fract() == 0.0)),
+            InteractionKind::Rating => assert!(event
+                .value
+                .is_some_and(|s| (1.0..=5.0).contains(&s) && s.fract() == 0.0)),
             _ => assert_eq!(event.value, None),
         }
         let created_s = shop.products[products[event.sku.as_str()]].created_at;
@@ -228,10 +250,17 @@ fn purchases_follow_the_top_taste_category() {
             continue;
         }
         let top = shop.shoppers[shopper].taste.categories[0].0;
-        let in_top = bought.iter().filter(|&&p| shop.product_category[p] == top).count();
+        let in_top = bought
+            .iter()
+            .filter(|&&p| shop.product_category[p] == top)
+            .count();
         shares.push(in_top as f64 / bought.len() as f64);
     }
-    assert!(shares.len() > 300, "{} shoppers with 3+ purchases", shares.len());
+    assert!(
+        shares.len() > 300,
+        "{} shoppers with 3+ purchases",
+        shares.len()
+    );
     let mean = shares.iter().sum::<f64>() / shares.len() as f64;
     let uniform = 1.0 / shop.categories.len() as f64;
     assert!(uniform < 0.1);
@@ -261,13 +290,19 @@ fn purchases_favour_the_favourite_brands() {
             expected += favourites
                 .iter()
                 .map(|(name, _)| {
-                    brand_share.get(&(category, name.as_str())).copied().unwrap_or(0.0)
+                    brand_share
+                        .get(&(category, name.as_str()))
+                        .copied()
+                        .unwrap_or(0.0)
                         / category_size[category]
                 })
                 .sum::<f64>();
         }
     }
-    assert!(observed > 2.0 * expected, "observed {observed}, expected {expected}");
+    assert!(
+        observed > 2.0 * expected,
+        "observed {observed}, expected {expected}"
+    );
 }
 
 #[test]
@@ -279,8 +314,7 @@ fn stars_follow_utility() {
         .iter()
         .filter(|e| e.kind == InteractionKind::Rating)
         .map(|e| {
-            let utility =
-                shop.utility(shoppers[e.user.as_str()], products[e.sku.as_str()]);
+            let utility = shop.utility(shoppers[e.user.as_str()], products[e.sku.as_str()]);
             (utility, e.value.unwrap_or_default())
         })
         .collect::<Vec<_>>();
@@ -289,7 +323,10 @@ fn stars_follow_utility() {
     let half = rated.len() / 2;
     let mean = |part: &[(f32, f32)]| part.iter().map(|r| r.1).sum::<f32>() / part.len() as f32;
     let (low, high) = (mean(&rated[..half]), mean(&rated[half..]));
-    assert!(high > low + 0.5, "low-utility stars {low}, high-utility stars {high}");
+    assert!(
+        high > low + 0.5,
+        "low-utility stars {low}, high-utility stars {high}"
+    );
 }
 
 #[test]
@@ -315,8 +352,14 @@ fn camera_buyers_buy_memory_cards() {
         }
     }
     assert!(with_camera >= 30.0, "{with_camera} camera buyers");
-    let (camera_rate, other_rate) = (with_camera_and_card / with_camera, others_with_card / others);
-    assert!(camera_rate >= 3.0 * other_rate, "{camera_rate} vs {other_rate}");
+    let (camera_rate, other_rate) = (
+        with_camera_and_card / with_camera,
+        others_with_card / others,
+    );
+    assert!(
+        camera_rate >= 3.0 * other_rate,
+        "{camera_rate} vs {other_rate}"
+    );
 }
 
 #[test]
@@ -337,9 +380,16 @@ fn slugs_are_url_safe() {
     let path = vec!["Home".to_string(), "Coffee & Tea".to_string()];
     assert_eq!(slugify(&path), "home-coffee-tea");
     let shop = default_shop();
-    let slugs = shop.categories.iter().map(|c| &c.slug).collect::<BTreeSet<_>>();
+    let slugs = shop
+        .categories
+        .iter()
+        .map(|c| &c.slug)
+        .collect::<BTreeSet<_>>();
     assert_eq!(slugs.len(), shop.categories.len());
-    assert!(shop.categories.iter().any(|c| c.slug == "electronics-cameras"));
+    assert!(shop
+        .categories
+        .iter()
+        .any(|c| c.slug == "electronics-cameras"));
 }
 
 #[test]
@@ -369,7 +419,12 @@ fn tags_balance(svg: &str) -> bool {
                 return false;
             }
         } else if !tag.ends_with('/') {
-            open.push(tag.split_whitespace().next().unwrap_or_default().to_string());
+            open.push(
+                tag.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
         rest = &rest[start + end + 1..];
     }

@@ -215,8 +215,8 @@ pub(super) const LEAVES: &[LeafSpec] = &[
             AttributeSpec { name: "colour", values: &["Black", "Clear", "Forest Green", "Lilac", "Tan"], follows_price: false },
         ],
         leads: &[
-            "A {adj_lower} {material} {noun_lower} from {brand}, cut to fit the {fits}.",
-            "The {brand} {noun_lower} protects the {fits} in {colour} {material}.",
+            "A {adj_lower} {material} {noun_lower} from {brand} for {fits}.",
+            "The {brand} {noun_lower} comes in {colour} {material} and fits {fits}.",
         ],
         details: &[
             "Raised edges keep the screen and cameras off the table.",
@@ -263,7 +263,7 @@ pub(super) const LEAVES: &[LeafSpec] = &[
         price_cents: (699, 3_999),
         brands: &["Duskbean", "Mellow Leaf", "Teavora", "Highfold Roasters", "Alder & Oak"],
         nouns: &["Whole Bean Coffee", "Ground Coffee", "Loose Leaf Tea", "Tea Bags", "Espresso Beans"],
-        adjectives: &["Dark Roast", "Medium Roast", "Single-Origin", "Decaf", "Breakfast", "Organic"],
+        adjectives: &["Organic", "Single-Origin", "Small-Lot", "Fair Trade", "Signature", "Reserve"],
         model_prefixes: &["No."],
         title: "{brand} {origin} {adj} {noun}, {weight}",
         attributes: &[
@@ -272,7 +272,7 @@ pub(super) const LEAVES: &[LeafSpec] = &[
             AttributeSpec { name: "notes", values: &["chocolate and hazelnut", "citrus and jasmine", "caramel", "dark cherry", "malt and honey"], follows_price: false },
         ],
         leads: &[
-            "{brand} {adj_lower} from {origin}, with notes of {notes}.",
+            "{brand} {adj_lower} {noun_lower} from {origin}, with notes of {notes}.",
             "A {weight} bag of {noun_lower} from {origin} by {brand}.",
         ],
         details: &[
@@ -354,11 +354,11 @@ pub(super) const LEAVES: &[LeafSpec] = &[
         title: "{brand} {model} {adj} {noun}, {yield}",
         attributes: &[
             AttributeSpec { name: "yield", values: &["200 pages", "500 pages", "1,000 pages", "2,500 pages"], follows_price: true },
-            AttributeSpec { name: "fits", values: &["inkjet printers", "laser printers", "all-in-one printers"], follows_price: false },
+            AttributeSpec { name: "pack", values: &["Single", "Twin Pack", "Triple Pack"], follows_price: false },
         ],
         leads: &[
             "A {adj_lower} {noun_lower} from {brand} that lasts about {yield}.",
-            "The {brand} {model} {noun_lower} is made for {fits} and yields {yield}.",
+            "The {brand} {model} {noun_lower} yields about {yield}; sold as a {pack_lower}.",
         ],
         details: &[
             "Smudge-resistant prints that dry in seconds.",
@@ -381,7 +381,7 @@ pub(super) const LEAVES: &[LeafSpec] = &[
         title: "{brand} {model} {adj} {noun}, {capacity}",
         attributes: &[
             AttributeSpec { name: "capacity", values: &["1-Person", "2-Person", "3-Person", "4-Person", "6-Person"], follows_price: true },
-            AttributeSpec { name: "weight", values: &["1.1 kg", "1.6 kg", "2.4 kg", "3.9 kg", "6.8 kg"], follows_price: false },
+            AttributeSpec { name: "weight", values: &["1.1 kg", "1.6 kg", "2.4 kg", "3.9 kg", "6.8 kg"], follows_price: true },
             AttributeSpec { name: "colour", values: &["Forest Green", "Orange", "Sand", "Grey"], follows_price: false },
         ],
         leads: &[
