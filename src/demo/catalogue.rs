@@ -200,7 +200,7 @@ fn describe<'a>(
     leaf: &LeafSpec,
     lookup: impl Fn(&str) -> Option<&'a str> + Copy,
 ) -> String {
-    let mut sentences = vec![fill_template(pick(rng, leaf.leads), lookup)];
+    let mut sentences = vec![with_articles(&fill_template(pick(rng, leaf.leads), lookup))];
     let pool = leaf.details.len() + GENERIC_DETAILS.len();
     let details = rng.gen_range(1..=3);
     for index in rand::seq::index::sample(rng, pool, details) {
@@ -208,7 +208,7 @@ fn describe<'a>(
             .details
             .get(index)
             .unwrap_or_else(|| &GENERIC_DETAILS[index - leaf.details.len()]);
-        sentences.push(fill_template(detail, lookup));
+        sentences.push(with_articles(&fill_template(detail, lookup)));
     }
     let mut description = sentences.join(" ");
     // Leads may start with a lowercased placeholder value; a sentence starts capitalised.
@@ -217,6 +217,27 @@ fn describe<'a>(
         description.replace_range(..first.len_utf8(), &upper);
     }
     description
+}
+
+/// `sentence` with "a" turned into "an" before words that start with a vowel
+/// ("a explorer set" becomes "an explorer set").
+pub(super) fn with_articles(sentence: &str) -> String {
+    let words = sentence.split(' ').collect::<Vec<_>>();
+    let mut fixed = String::with_capacity(sentence.len() + 8);
+    for (index, word) in words.iter().enumerate() {
+        if index > 0 {
+            fixed.push(' ');
+        }
+        let next_starts_with_vowel = words
+            .get(index + 1)
+            .is_some_and(|next| next.starts_with(|c: char| "aeiouAEIOU".contains(c)));
+        match *word {
+            "a" if next_starts_with_vowel => fixed.push_str("an"),
+            "A" if next_starts_with_vowel => fixed.push_str("An"),
+            _ => fixed.push_str(word),
+        }
+    }
+    fixed
 }
 
 /// A price at `position` in the leaf's range on a log scale, ending in .99.

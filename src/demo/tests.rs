@@ -134,7 +134,7 @@ fn default_catalogue_is_complete() {
         assert!(product.created_at.is_some());
         assert_eq!(product.category, shop.categories[category].path);
         assert_eq!(
-            product.attributes.get("consumable").is_some(),
+            product.attributes.contains_key("consumable"),
             shop.categories[category].consumable
         );
         assert!(product.source_rating.is_none() && product.source_rating_count.is_none());
@@ -390,6 +390,14 @@ fn slugs_are_url_safe() {
         .categories
         .iter()
         .any(|c| c.slug == "electronics-cameras"));
+}
+
+#[test]
+fn articles_agree_with_the_next_word() {
+    assert_eq!(
+        super::catalogue::with_articles("A explorer set and a urban bag, not a tent."),
+        "An explorer set and an urban bag, not a tent."
+    );
 }
 
 #[test]

@@ -357,7 +357,7 @@ pub(super) const LEAVES: &[LeafSpec] = &[
             AttributeSpec { name: "pack", values: &["Single", "Twin Pack", "Triple Pack"], follows_price: false },
         ],
         leads: &[
-            "A {adj_lower} {noun_lower} from {brand} that lasts about {yield}.",
+            "The {brand} {model} {adj} {noun_lower} lasts about {yield}.",
             "The {brand} {model} {noun_lower} yields about {yield}; sold as a {pack_lower}.",
         ],
         details: &[
@@ -471,7 +471,7 @@ pub(super) const LEAVES: &[LeafSpec] = &[
         ],
         leads: &[
             "A {adj_lower} {noun_lower} from {brand} made of {material}.",
-            "The {brand} {noun_lower} brings {adj_lower} training home, in {colour}.",
+            "The {brand} {noun_lower}, made for {adj_lower} workouts, in {colour}.",
         ],
         details: &[
             "Non-slip surfaces stay put on hard floors.",
