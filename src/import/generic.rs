@@ -280,7 +280,7 @@ impl Builder<'_> {
         }
         if let Some(rating) = self.optional(row, "rating", summary) {
             product.source_rating = match rating.trim().parse::<f32>() {
-                Ok(r) if r == 0.0 => {
+                Ok(0.0) => {
                     summary.count_missing("rating");
                     None
                 }

@@ -617,7 +617,7 @@ fn open_streams_products_before_interactions() {
         10 + std::fs::metadata(&item).unwrap().len()
     );
     assert_eq!(stream.bytes_read(), stream.bytes_total());
-    let whole = kinds(open(&Format::MovieLens, &[dir.0.clone()]).unwrap());
+    let whole = kinds(open(&Format::MovieLens, std::slice::from_ref(&dir.0)).unwrap());
     assert_eq!(whole.len(), 2);
     assert_eq!(whole[0], ("u.item".to_string(), "product"));
 
@@ -657,4 +657,26 @@ fn open_streams_products_before_interactions() {
     let error = missing.err().unwrap();
     assert_eq!(error.file, "nope.data");
     assert!(error.message.starts_with("cannot read"), "{error}");
+}
+
+/// Prints the parse rate of ML-100k `u.data`, median of 3 runs. Run it in release:
+/// `cargo test --release -p curio --lib parse_rate -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn movielens_u_data_parse_rate() {
+    let path = PathBuf::from("/work/shared/datasets/ml-100k/u.data");
+    if !path.is_file() {
+        return;
+    }
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let rows = open(&Format::MovieLens, std::slice::from_ref(&path))
+            .unwrap()
+            .map(|item| item.unwrap())
+            .count();
+        rates.push(rows as f64 / start.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!("u.data: {:.0} rows/s (median of {rates:.0?})", rates[1]);
 }

@@ -82,7 +82,7 @@ impl Products {
         product.source_rating = match rating.trim() {
             "" => None,
             text => match text.parse::<f32>() {
-                Ok(r) if r == 0.0 => None,
+                Ok(0.0) => None,
                 Ok(r) if (1.0..=5.0).contains(&r) => Some(r),
                 _ => {
                     return Err(ImportError::field(
