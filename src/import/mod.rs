@@ -506,6 +506,11 @@ fn read_genres(path: &Path) -> Result<Vec<String>, ImportError> {
 /// Streams the records of `paths` (files or directories) in `format`: product files
 /// first, then interaction files, each group in the order given.
 ///
+/// A directory stands for its files of the format, in name order: for MovieLens `u.item`
+/// and `u.data` (with `u.genre` for the genre names), for Amazon `*.json`/`*.jsonl`, for
+/// Walmart `*.tsv`, for CSV `*.csv`, for JSON lines `*.jsonl`/`*.json`/`*.ndjson`, each
+/// also gzipped (`*.gz`); hidden files are left out.
+///
 /// Errors here are about the files as a whole (missing, unreadable, a directory
 /// without data); errors in rows come from the stream.
 pub fn open(format: &Format, paths: &[PathBuf]) -> Result<RecordStream, ImportError> {
