@@ -8,8 +8,8 @@
 pub mod catalog;
 pub mod data;
 pub mod demo;
-pub mod import;
 pub mod eval;
+pub mod import;
 pub mod interaction;
 pub mod metrics;
 pub mod models;

@@ -152,8 +152,32 @@ pub fn attach_features(data: &mut Dataset, items: Vec<(u32, ItemFeatures)>) {
     data.features = features;
 }
 
+/// The 19 genre names of `u.genre`, in the order of the `u.item` flag columns; used when
+/// a directory has no `u.genre`.
+pub const GENRES: [&str; 19] = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+];
+
 /// MovieLens text is Latin-1: every byte is the character of the same number.
-fn latin1(bytes: &[u8]) -> String {
+pub(crate) fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
