@@ -26,6 +26,10 @@ pub enum Command {
     Migrate,
     /// Evaluate recommendation models offline on a split of interaction data.
     Eval(crate::eval_cmd::EvalArgs),
+    /// Import products and interactions from data files (one transaction; re-runnable).
+    Import(crate::import_cmd::ImportArgs),
+    /// Write the catalogue and the interaction log as JSON lines.
+    Export(crate::import_cmd::ExportArgs),
 }
 
 /// Settings shared by every command.
@@ -96,6 +100,10 @@ pub struct Config {
     )]
     pub session_max_hours: u32,
 
+    /// Start with an empty catalogue instead of generating the demo shop on first start.
+    #[arg(long, env = "CURIO_NO_DEMO_DATA", global = true)]
+    pub no_demo_data: bool,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CURIO_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -134,6 +142,7 @@ impl Config {
             data_dir,
             log: "info".into(),
             site_root: "target/site".into(),
+            no_demo_data: true,
             public_origin: None,
             trust_forwarded_for: false,
             secure_cookies: SecureCookies::Auto,

@@ -52,7 +52,6 @@ pub struct EvalArgs {
     /// Cut-off of the metrics.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Models to evaluate, comma-separated.
     /// Models to evaluate, comma-separated. Default: popularity, item-knn, user-knn, ease,
     /// als, bpr, and content when the data has item features (MovieLens `u.item`).
     #[arg(long, value_delimiter = ',')]

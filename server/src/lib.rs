@@ -2,12 +2,15 @@
 //! This is the composition root: it wires the `app` UI and the `curio` engine together.
 
 pub mod accounts;
+pub mod art;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod eval_cmd;
 pub mod hygiene;
+pub mod import_cmd;
 pub mod search;
+pub mod seed;
 pub mod sessions;
 pub mod store;
 
@@ -30,6 +33,7 @@ use accounts::AccountService;
 use config::Config;
 use db::Database;
 use error::Error;
+use search::SearchIndex;
 use sessions::{SessionBackend, SessionPolicy};
 use store::Store;
 
@@ -42,10 +46,14 @@ pub struct AppState {
     pub accounts: SharedAccounts,
     /// Session lifetimes.
     pub session_policy: SessionPolicy,
+    /// Product search and the facts behind filters.
+    pub search: Arc<SearchIndex>,
 }
 
 /// The parts a running server is built from.
 pub struct Services {
+    /// The search index (also used by tests).
+    pub search: Arc<SearchIndex>,
     /// The store (also used by tests).
     pub store: Store,
     /// The session store (also used by tests).
@@ -83,6 +91,20 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
     );
 
     let store = Store::new(db);
+    if !config.no_demo_data {
+        seed::seed_if_empty(&store, &curio::demo::DemoConfig::default()).await?;
+    }
+    let search = Arc::new(SearchIndex::new()?);
+    let started = std::time::Instant::now();
+    search.rebuild(
+        store.categories().await?,
+        store.indexed_products(None).await?,
+    )?;
+    tracing::info!(
+        products = search.len(),
+        secs = started.elapsed().as_secs_f64(),
+        "search index built"
+    );
     let session_policy = SessionPolicy {
         idle: Duration::from_secs(u64::from(config.session_idle_minutes) * 60),
         absolute: Duration::from_secs(u64::from(config.session_max_hours) * 3600),
@@ -100,6 +122,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         leptos_options: leptos_options(config)?,
         accounts,
         session_policy,
+        search: search.clone(),
     };
     let hygiene_settings = Hygiene {
         origin: hygiene::OriginPolicy {
@@ -110,6 +133,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
     };
     let router = router(state, session_store.clone(), hygiene_settings);
     Ok(Services {
+        search,
         store,
         sessions: session_store,
         router,
@@ -141,6 +165,10 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
+        .route(
+            "/art/{category}/{file}",
+            axum::routing::get(art::product_art),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

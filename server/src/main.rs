@@ -3,6 +3,7 @@
 use clap::Parser;
 use server::config::{Cli, Command};
 use server::db::Database;
+use server::store::Store;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -19,6 +20,18 @@ async fn main() -> std::process::ExitCode {
         Command::Eval(args) => server::eval_cmd::run(&args)
             .map(|_| ())
             .map_err(server::error::Error::Command),
+        Command::Import(args) => match open_store(&cli.config).await {
+            Ok(store) => server::import_cmd::run_import(&store, &args)
+                .await
+                .map(|report| println!("{report}")),
+            Err(e) => Err(e),
+        },
+        Command::Export(args) => match open_store(&cli.config).await {
+            Ok(store) => server::import_cmd::run_export(&store, &args)
+                .await
+                .map(|lines| tracing::info!(lines, "export finished")),
+            Err(e) => Err(e),
+        },
         Command::Migrate => {
             Database::connect(cli.config.database_url.as_deref(), &cli.config.data_dir)
                 .await
@@ -32,4 +45,10 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The database of `config`, migrated, as a store.
+async fn open_store(config: &server::config::Config) -> Result<Store, server::error::Error> {
+    let db = Database::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    Ok(Store::new(db))
 }

@@ -5,7 +5,8 @@
 //! Text matching: every query word must match somewhere. A word matches a field's stemmed
 //! terms (English stemmer: "cameras" finds "camera") or, with one typo allowed from four
 //! letters and two from eight, the plain words of title, brand and category ("camra"
-//! finds "camera"); the last word also matches as a prefix, so results follow typing.
+//! finds "camera"); the last word also matches as a prefix (with at most one typo), so
+//! results follow typing.
 //! Exact stemmed matches outrank typo matches, title outranks description.
 //!
 //! Facets are disjunctive, as shops show them: each facet counts the results that pass
@@ -216,7 +217,9 @@ impl SearchIndex {
             words: builder.add_text_field("words", plain),
         };
         let index = Index::create_in_ram(builder.build());
-        let writer = index.writer_with_num_threads(1, 30_000_000).map_err(search_error)?;
+        let writer = index
+            .writer_with_num_threads(1, 30_000_000)
+            .map_err(search_error)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -238,10 +241,7 @@ impl SearchIndex {
         products: Vec<IndexedProduct>,
     ) -> Result<(), Error> {
         let mut facts = Facts {
-            categories: categories
-                .into_iter()
-                .map(|c| (c.category_id, c))
-                .collect(),
+            categories: categories.into_iter().map(|c| (c.category_id, c)).collect(),
             products: HashMap::with_capacity(products.len()),
         };
         let mut writer = self.writer.lock().map_err(|_| poisoned())?;
@@ -352,7 +352,10 @@ impl SearchIndex {
 
     /// The tokens `text` gives under the tokenizer of `field`.
     fn tokens(&self, field: Field, text: &str) -> Result<Vec<String>, Error> {
-        let mut analyzer = self.index.tokenizer_for_field(field).map_err(search_error)?;
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(field)
+            .map_err(search_error)?;
         let mut stream = analyzer.token_stream(text);
         let mut tokens = Vec::new();
         while stream.advance() {
@@ -385,7 +388,10 @@ impl SearchIndex {
                     Term::from_field_text(field, &stem),
                     IndexRecordOption::WithFreqs,
                 );
-                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost))));
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), boost)),
+                ));
             }
             let distance = match word.chars().count() {
                 0..=3 => 0,
@@ -394,7 +400,8 @@ impl SearchIndex {
             };
             let term = Term::from_field_text(self.fields.words, word);
             let fuzzy: Box<dyn Query> = if i == last {
-                Box::new(FuzzyTermQuery::new_prefix(term, distance, true))
+                // A prefix already matches many words: one typo at most.
+                Box::new(FuzzyTermQuery::new_prefix(term, distance.min(1), true))
             } else {
                 Box::new(FuzzyTermQuery::new(term, distance, true))
             };
@@ -529,8 +536,9 @@ impl SearchIndex {
                 Sort::Relevance => sb.total_cmp(sa).then(by_popularity),
                 Sort::PriceLow => cmp_present(a.price_minor, b.price_minor, false),
                 Sort::PriceHigh => cmp_present(a.price_minor, b.price_minor, true),
-                Sort::Rating => cmp_present_f(a.rating(), b.rating())
-                    .then(b.rating_count.cmp(&a.rating_count)),
+                Sort::Rating => {
+                    cmp_present_f(a.rating(), b.rating()).then(b.rating_count.cmp(&a.rating_count))
+                }
                 Sort::Newest => b.created_at.cmp(&a.created_at),
             };
             order
@@ -649,25 +657,39 @@ mod tests {
     #[test]
     fn finds_through_typos_and_stems() {
         let index = sample();
-        let exact = index.search("camera", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let exact = index
+            .search("camera", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(exact.total, 3);
-        let typo = index.search("camra", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let typo = index
+            .search("camra", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(typo.product_ids.len(), 3, "{typo:?}");
-        let plural = index.search("kettles", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let plural = index
+            .search("kettles", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(plural.product_ids, vec![13]);
-        let prefix = index.search("mirrorl", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let prefix = index
+            .search("mirrorl", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(prefix.product_ids, vec![10]);
-        let none = index.search("zebra", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let none = index
+            .search("zebra", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(none.total, 0);
         // Every word must match: "vantor camera" is the compact camera only.
-        let both = index.search("vantor camera", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let both = index
+            .search("vantor camera", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(both.product_ids, vec![11]);
     }
 
     #[test]
     fn title_matches_outrank_description_and_brand_matches_count() {
         let index = sample();
-        let brand = index.search("lumora", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let brand = index
+            .search("lumora", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(brand.total, 2);
     }
 
@@ -709,25 +731,41 @@ mod tests {
         assert_eq!(outcome.ratings[0], (4, 1));
         assert_eq!(outcome.ratings[2], (2, 2));
         // Without a query, relevance is popularity; pagination slices the order.
-        let all = index.search("", &Filters::default(), Sort::Relevance, 0, 2).unwrap();
+        let all = index
+            .search("", &Filters::default(), Sort::Relevance, 0, 2)
+            .unwrap();
         assert_eq!(all.total, 5);
         assert_eq!(all.product_ids[0], 13);
-        let next = index.search("", &Filters::default(), Sort::Relevance, 2, 2).unwrap();
+        let next = index
+            .search("", &Filters::default(), Sort::Relevance, 2, 2)
+            .unwrap();
         assert_eq!(next.product_ids.len(), 2);
         assert!(!next.product_ids.contains(&13));
-        let newest = index.search("", &Filters::default(), Sort::Newest, 0, 1).unwrap();
+        let newest = index
+            .search("", &Filters::default(), Sort::Newest, 0, 1)
+            .unwrap();
         assert_eq!(newest.product_ids, vec![14]);
     }
 
     #[test]
     fn upsert_replaces_and_activity_updates() {
         let index = sample();
-        let mut renamed = product(13, "Kettlex Gooseneck Pour-Over Kettle", "Kettlex", 5, 5_900);
+        let mut renamed = product(
+            13,
+            "Kettlex Gooseneck Pour-Over Kettle",
+            "Kettlex",
+            5,
+            5_900,
+        );
         renamed.popularity = 1;
         index.upsert(Vec::new(), vec![renamed]).unwrap();
-        let hit = index.search("gooseneck", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let hit = index
+            .search("gooseneck", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(hit.product_ids, vec![13]);
-        let old = index.search("electric", &Filters::default(), Sort::Relevance, 0, 10).unwrap();
+        let old = index
+            .search("electric", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
         assert_eq!(old.total, 0, "the old text is gone");
         assert_eq!(index.len(), 5);
         index.update_activity(12, 5.0, 1, 3);

@@ -357,6 +357,21 @@ impl CatalogWriter {
         Ok(())
     }
 
+    /// Records a fact about the shop (`demo_seed`...) in the same transaction.
+    pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        on_tx!(&mut self.tx, tx => {
+            sqlx::query(
+                "insert into shop_meta (key, value) values ($1, $2) \
+                 on conflict (key) do update set value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// The counts so far.
     pub fn counts(&self) -> &WriteCounts {
         &self.counts

@@ -6,6 +6,7 @@
 //! `attempted_at`.
 
 pub mod catalog;
+pub mod reading;
 
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
