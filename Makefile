@@ -28,10 +28,9 @@ build: tools
 
 # LEPTOS_OUTPUT_NAME is read at compile time by leptos_config; cargo-leptos sets it, so
 # the tests set it too, or every `make test` would recompile the Leptos crates twice.
-# `app` is left out of the list (it has no tests of its own; its server functions are
-# tested through `server`): testing it directly would rebuild it with its cdylib output.
+# `app` is tested in the same invocation as `server`, so it builds with the same features.
 rust-test:
-	LEPTOS_OUTPUT_NAME=curio cargo test --release -p curio -p server
+	LEPTOS_OUTPUT_NAME=curio cargo test --release -p curio -p server -p app
 
 ## End-to-end tests in Debian's Chromium against the release server (started by Playwright).
 e2e:

@@ -8,11 +8,14 @@ import * as path from 'node:path';
 const port = Number(process.env.CURIO_E2E_PORT ?? 3100);
 const bin = process.env.CURIO_BIN ?? path.resolve(__dirname, '../target/release/curio');
 const siteRoot = process.env.CURIO_SITE_ROOT ?? path.resolve(__dirname, '../target/site');
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'curio-e2e-'));
+// Made once in the main process; workers inherit it, so tests can read the database.
+process.env.CURIO_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'curio-e2e-'));
+const dataDir = process.env.CURIO_E2E_DATA_DIR;
+process.env.CURIO_BIN = bin;
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -41,7 +44,8 @@ export default defineConfig({
     command: `env -u DATABASE_URL "${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --site-root "${siteRoot}" --log warn`,
     url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
-    timeout: 60_000,
+    // The first start generates the demo shop (a few seconds).
+    timeout: 120_000,
     stdout: 'pipe',
     stderr: 'pipe',
   },

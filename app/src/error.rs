@@ -34,6 +34,9 @@ pub enum AppError {
     /// The action needs a logged-in shopper.
     #[error("Please log in first.")]
     Unauthenticated,
+    /// The thing asked for does not exist (a product, a category).
+    #[error("We could not find {0}.")]
+    NotFound(String),
     /// Something failed on the server; the details are in the server log only.
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
@@ -57,6 +60,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::EmailTaken => 409,
             Self::BadCredentials | Self::Unauthenticated => 401,
+            Self::NotFound(_) => 404,
             Self::Throttled { .. } => 429,
             Self::Internal => 500,
             Self::Request(_) => 400,

@@ -6,12 +6,13 @@
 pub mod auth;
 pub mod error;
 mod pages;
+pub mod shop;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    ParamSegment, StaticSegment,
 };
 
 use auth::{LogIn, LogOut, Register, User};
@@ -68,6 +69,20 @@ pub fn App() -> impl IntoView {
         },
         |_| auth::current_user(),
     );
+    // Logging in adopts the visitor's cart: refetch it after every account action.
+    let cart_version = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        (
+            log_in.version().get(),
+            log_out.version().get(),
+            register.version().get(),
+        );
+        cart_version.update(|v| *v += 1);
+    });
+    provide_context(shop::pages::CartContext {
+        version: cart_version,
+    });
+    let demo = Resource::new(|| (), |_| shop::api::shop_info());
     provide_context(AuthContext {
         log_in,
         log_out,
@@ -86,13 +101,29 @@ pub fn App() -> impl IntoView {
             <pages::Header/>
             <main class="page">
                 <Routes fallback=|| view! { <pages::NotFound/> }>
-                    <Route path=StaticSegment("") view=pages::HomePage/>
+                    <Route path=StaticSegment("") view=shop::pages::ShopHome/>
+                    <Route path=StaticSegment("search") view=shop::pages::ListingPage/>
+                    <Route path=(StaticSegment("c"), ParamSegment("slug")) view=shop::pages::ListingPage/>
+                    <Route path=(StaticSegment("p"), ParamSegment("sku")) view=shop::pages::ProductPage/>
+                    <Route path=StaticSegment("cart") view=shop::pages::CartPage/>
+                    <Route path=StaticSegment("orders") view=shop::pages::OrdersPage/>
+                    <Route path=StaticSegment("liked") view=shop::pages::LikedPage/>
+                    <Route path=StaticSegment("recent") view=shop::pages::RecentPage/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
                     <Route path=StaticSegment("register") view=pages::RegisterPage/>
                     <Route path=StaticSegment("account") view=pages::AccountPage/>
                 </Routes>
             </main>
-            <footer class="site-footer">"Curio — a shop that learns what you like."</footer>
+            <footer class="site-footer">
+                "Curio — a shop that learns what you like."
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        demo.await.ok().flatten().map(|_| view! {
+                            <span class="demo-note">" Catalogue: generated demo data."</span>
+                        })
+                    })}
+                </Transition>
+            </footer>
         </Router>
     }
 }

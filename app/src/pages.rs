@@ -1,10 +1,9 @@
-//! The pages of the walking skeleton: home, register, log in, account, not found, and the
-//! header that shows who is logged in.
+//! The site header and the account pages: register, log in, account, not found.
 
 use leptos::prelude::*;
 use leptos::reactive::signal::MappedSignal;
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::auth::{LogIn, Register};
 use crate::error::AppError;
@@ -18,6 +17,13 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <a href="/" class="brand">"Curio"</a>
+            <crate::shop::pages::SearchBox/>
+            <nav class="shop-nav" aria-label="Your shop">
+                <a href="/liked">"Liked"</a>
+                <a href="/recent">"Recently viewed"</a>
+                <a href="/orders">"Orders"</a>
+                <crate::shop::pages::CartLink/>
+            </nav>
             <nav class="account-nav" aria-label="Account">
                 <Transition fallback=|| view! { <span class="nav-placeholder"></span> }>
                     {move || Suspend::new(async move {
@@ -42,19 +48,6 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The landing page.
-#[component]
-pub fn HomePage() -> impl IntoView {
-    view! {
-        <Title text="Curio — a shop that learns what you like"/>
-        <section class="hero">
-            <h1>"Curio"</h1>
-            <p>"A shop that learns what you like from every view, click, like and purchase."</p>
-            <p class="muted">"The catalogue and recommendations arrive in the next releases."</p>
-        </section>
-    }
-}
-
 /// The message under a form when its action failed.
 #[component]
 fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
@@ -65,18 +58,33 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
-/// After a successful account action, go to the account page.
+/// After a successful account action, go where `?next=` says (a path on this site), else
+/// to the account page.
 fn go_to_account_on_success<T: Clone + Send + Sync + 'static>(
     value: MappedSignal<Option<Result<T, AppError>>>,
 ) {
     let navigate = use_navigate();
+    let query = use_query_map();
     Effect::new(move |_| {
         if let Some(Ok(_)) = value.get() {
             // Clear it, so coming back to this page later does not redirect again.
             value.set(None);
-            navigate("/account", Default::default());
+            let next = query
+                .get_untracked()
+                .get("next")
+                .filter(|n| is_local_path(n))
+                .unwrap_or_else(|| "/account".to_string());
+            navigate(&next, Default::default());
         }
     });
+}
+
+/// Whether `path` stays on this site (no scheme, no `//host`): an open-redirect guard.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.contains("://")
 }
 
 fn error_of<T: Clone + Send + Sync + 'static>(
@@ -183,5 +191,19 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <a href="/">"Back to the shop"</a></p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_local_paths_are_followed_after_log_in() {
+        assert!(is_local_path("/cart"));
+        assert!(!is_local_path("//evil.example/"));
+        assert!(!is_local_path("https://evil.example/"));
+        assert!(!is_local_path("/\\evil.example"));
+        assert!(!is_local_path("cart"));
     }
 }

@@ -40,6 +40,10 @@ pub struct ExportArgs {
     /// Where to write the JSON lines; standard output when absent.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write the whole event log instead (every kind, searches included, with surface,
+    /// model and request): `{"user", "sku", "kind", "value", "query", "occurred_at", ...}`.
+    #[arg(long)]
+    pub events: bool,
 }
 
 /// What an import read and wrote.
@@ -111,7 +115,7 @@ pub async fn import(
             ))
         })?;
         n += 1;
-        if n % 2048 == 0 {
+        if n.is_multiple_of(2048) {
             progress.set_position(stream.bytes_read());
         }
     }
@@ -178,20 +182,45 @@ pub async fn export(store: &Store, out: &mut impl Write) -> Result<u64, Error> {
     Ok(lines)
 }
 
+/// Writes the event log as JSON lines; returns the line count.
+pub async fn export_events(store: &Store, out: &mut impl Write) -> Result<u64, Error> {
+    const PAGE: i64 = 1000;
+    let fail = |e: String| Error::Command(format!("cannot write the export: {e}"));
+    let mut lines = 0u64;
+    let mut after = 0;
+    loop {
+        let page = store.export_event_log(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.interaction_id;
+        for event in page {
+            let user = crate::store::reading::shopper_key(
+                event.shopper_id,
+                event.external_key.clone(),
+                event.account_id,
+            );
+            let mut value = serde_json::to_value(&event).map_err(|e| fail(e.to_string()))?;
+            value["user"] = serde_json::Value::String(user);
+            serde_json::to_writer(&mut *out, &value).map_err(|e| fail(e.to_string()))?;
+            out.write_all(b"\n").map_err(|e| fail(e.to_string()))?;
+            lines += 1;
+        }
+    }
+    out.flush().map_err(|e| fail(e.to_string()))?;
+    Ok(lines)
+}
+
 /// `curio export`.
 pub async fn run_export(store: &Store, args: &ExportArgs) -> Result<u64, Error> {
-    match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| Error::Command(format!("cannot create {}: {e}", path.display())))?;
-            export(store, &mut std::io::BufWriter::new(file)).await
-        }
-        None => {
-            export(
-                store,
-                &mut std::io::BufWriter::new(std::io::stdout().lock()),
-            )
-            .await
-        }
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::Command(format!("cannot create {}: {e}", path.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if args.events {
+        export_events(store, &mut out).await
+    } else {
+        export(store, &mut out).await
     }
 }

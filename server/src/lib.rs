@@ -12,6 +12,7 @@ pub mod import_cmd;
 pub mod search;
 pub mod seed;
 pub mod sessions;
+pub mod shop;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::ssr::SharedAccounts;
+use app::shop::api::ssr::SharedShop;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     /// Product search and the facts behind filters.
     pub search: Arc<SearchIndex>,
+    /// The shop capability handed to server functions.
+    pub shop: SharedShop,
 }
 
 /// The parts a running server is built from.
@@ -123,6 +127,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         accounts,
         session_policy,
         search: search.clone(),
+        shop: Arc::new(shop::ShopService::new(store.clone(), search.clone()).await?),
     };
     let hygiene_settings = Hygiene {
         origin: hygiene::OriginPolicy {
@@ -157,7 +162,11 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
     let routes = generate_route_list(App);
     let context = {
         let accounts = state.accounts.clone();
-        move || provide_context(accounts.clone())
+        let shop = state.shop.clone();
+        move || {
+            provide_context(accounts.clone());
+            provide_context(shop.clone());
+        }
     };
     let options = state.leptos_options.clone();
     let policy = state.session_policy;

@@ -284,21 +284,44 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Updates the facts that change with shopper activity (no re-indexing of text).
-    pub fn update_activity(
-        &self,
-        product_id: i64,
-        rating_sum: f64,
-        rating_count: i64,
-        popularity_delta: i64,
-    ) {
+    /// Sets a product's rating (sum of stars and count, published ratings included).
+    pub fn set_rating(&self, product_id: i64, rating_sum: f64, rating_count: i64) {
         if let Ok(mut facts) = self.facts.write() {
             if let Some(product) = facts.products.get_mut(&product_id) {
                 product.rating_sum = rating_sum;
                 product.rating_count = rating_count;
-                product.popularity += popularity_delta;
             }
         }
+    }
+
+    /// Counts one more event on a product (popularity ranks ties and empty queries).
+    pub fn bump_popularity(&self, product_id: i64) {
+        if let Ok(mut facts) = self.facts.write() {
+            if let Some(product) = facts.products.get_mut(&product_id) {
+                product.popularity += 1;
+            }
+        }
+    }
+
+    /// The path from the department down to `category_id`.
+    pub fn breadcrumbs(&self, category_id: Option<i64>) -> Vec<CategoryNode> {
+        let Ok(facts) = self.facts.read() else {
+            return Vec::new();
+        };
+        let mut chain = Vec::new();
+        let mut current = category_id;
+        while let Some(id) = current {
+            let Some(node) = facts.categories.get(&id) else {
+                break;
+            };
+            chain.push(node.clone());
+            current = node.parent_id;
+            if chain.len() > 64 {
+                break;
+            }
+        }
+        chain.reverse();
+        chain
     }
 
     /// How many products are indexed.
@@ -768,7 +791,9 @@ mod tests {
             .unwrap();
         assert_eq!(old.total, 0, "the old text is gone");
         assert_eq!(index.len(), 5);
-        index.update_activity(12, 5.0, 1, 3);
+        index.set_rating(12, 5.0, 1);
+        index.bump_popularity(12);
+        assert_eq!(index.breadcrumbs(Some(3)).len(), 2);
         let rated = Filters {
             min_rating: Some(4.6),
             ..Filters::default()

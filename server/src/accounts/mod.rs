@@ -45,6 +45,11 @@ impl AccountService {
     /// account in it.
     async fn start_session(&self, session: &Session, account_id: i64) -> Result<(), AppError> {
         let now = unix_secs();
+        // What the shopper did before logging in (events, cart, opinions) becomes theirs.
+        let visitor: Option<i64> = session
+            .remove(crate::shop::VISITOR_KEY)
+            .await
+            .map_err(crate::error::Error::from)?;
         session
             .cycle_id()
             .await
@@ -58,6 +63,9 @@ impl AccountService {
             .insert(AUTH_KEY, auth)
             .await
             .map_err(crate::error::Error::from)?;
+        if let Some(visitor) = visitor {
+            self.store.adopt_visitor(visitor, account_id).await?;
+        }
         Ok(())
     }
 }

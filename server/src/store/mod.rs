@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod reading;
+pub mod shop;
 
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};

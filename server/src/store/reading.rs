@@ -244,6 +244,23 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` events of the log (every kind, searches included) with ids above
+    /// `after`, in id order.
+    pub async fn export_event_log(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedEvent>, Error> {
+        const SQL: &str = "select i.interaction_id, i.shopper_id, s.external_key, s.account_id, \
+             p.sku, i.kind, i.value, i.query, i.occurred_at, i.surface, i.model, i.request_id \
+             from interaction i join shopper s on s.shopper_id = i.shopper_id \
+             left join product p on p.product_id = i.product_id \
+             where i.interaction_id > $1 order by i.interaction_id limit $2";
+        Ok(on_pool!(self.database(), pool => {
+            sqlx::query_as(SQL).bind(after).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
     /// Whether the catalogue has no product.
     pub async fn catalog_is_empty(&self) -> Result<bool, Error> {
         let any: Option<i64> = on_pool!(self.database(), pool => {
@@ -272,4 +289,36 @@ impl Store {
             sqlx::query_as(SQL).fetch_one(pool).await?
         }))
     }
+}
+
+/// One row of the event log as `curio export --events` writes it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct LoggedEvent {
+    /// Id, in log order.
+    pub interaction_id: i64,
+    /// The shopper.
+    #[serde(skip)]
+    pub shopper_id: i64,
+    /// The shopper's source key, if imported or simulated.
+    #[serde(skip)]
+    pub external_key: Option<String>,
+    /// The shopper's account, if any.
+    #[serde(skip)]
+    pub account_id: Option<i64>,
+    /// The product, absent for a search.
+    pub sku: Option<String>,
+    /// What happened.
+    pub kind: String,
+    /// Stars or quantity.
+    pub value: Option<f32>,
+    /// Search text.
+    pub query: Option<String>,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+    /// Page or row.
+    pub surface: Option<String>,
+    /// Recommending model.
+    pub model: Option<String>,
+    /// Recommendation request.
+    pub request_id: Option<String>,
 }

@@ -207,6 +207,16 @@ impl Client {
         self.send(builder, Body::from(body)).await
     }
 
+    /// POSTs JSON arguments to a server function that takes JSON (the shop's).
+    pub async fn call_json(&mut self, endpoint: &str, args: serde_json::Value) -> Reply {
+        let builder = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header("sec-fetch-site", "same-origin");
+        self.send(builder, Body::from(args.to_string())).await
+    }
+
     pub async fn register(&mut self, email: &str, name: &str, password: &str) -> Reply {
         self.call(
             "register",

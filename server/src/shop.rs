@@ -1,0 +1,597 @@
+//! The shop capability the UI's server functions call: who the shopper is (account or
+//! anonymous visitor), listings through the search index, product pages, feedback, the
+//! cart and checkout. Every event is in the database before the call answers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use app::error::AppError;
+use app::shop::api::ssr::Shop;
+use app::shop::api::Visit;
+use app::shop::model::*;
+use async_trait::async_trait;
+use curio::InteractionKind;
+use tower_sessions::Session;
+
+use crate::error::Error;
+use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
+use crate::sessions::{SessionAuth, AUTH_KEY};
+use crate::store::shop::{now_ms, CardRow, CheckoutError, NewEvent};
+use crate::store::Store;
+
+/// The session key holding an anonymous visitor's shopper id.
+pub const VISITOR_KEY: &str = "visitor";
+
+/// Products per listing page.
+pub const PAGE_SIZE: usize = 24;
+
+/// The shop, over the store and the search index.
+pub struct ShopService {
+    store: Store,
+    search: Arc<SearchIndex>,
+    demo_label: Option<String>,
+}
+
+impl ShopService {
+    /// The service; reads whether the catalogue is the generated demo.
+    pub async fn new(store: Store, search: Arc<SearchIndex>) -> Result<Self, Error> {
+        let demo_label = store.meta(crate::seed::DEMO_META_KEY).await?;
+        Ok(Self {
+            store,
+            search,
+            demo_label,
+        })
+    }
+
+    /// The session's shopper: the account's when logged in, else the visitor's, created
+    /// when `create` (at the first event) and kept in the session.
+    async fn shopper(&self, session: &Session, create: bool) -> Result<Option<i64>, Error> {
+        if let Some(auth) = session.get::<SessionAuth>(AUTH_KEY).await? {
+            return Ok(Some(self.store.account_shopper(auth.account_id).await?));
+        }
+        if let Some(id) = session.get::<i64>(VISITOR_KEY).await? {
+            return Ok(Some(id));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let id = self.store.new_visitor().await?;
+        session.insert(VISITOR_KEY, id).await?;
+        Ok(Some(id))
+    }
+
+    async fn cards(&self, ids: &[i64]) -> Result<Vec<ProductCard>, Error> {
+        Ok(self.store.cards(ids).await?.into_iter().map(card).collect())
+    }
+
+    async fn product_id_exists(&self, product_id: i64) -> Result<bool, Error> {
+        Ok(!self.store.cards(&[product_id]).await?.is_empty())
+    }
+
+    async fn cart_view(&self, shopper: Option<i64>) -> Result<CartView, Error> {
+        let Some(shopper) = shopper else {
+            return Ok(CartView::default());
+        };
+        let lines = self.store.cart_lines(shopper).await?;
+        let ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
+        let cards = self.cards(&ids).await?;
+        let mut view = CartView::default();
+        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        for (product, (_, quantity)) in cards.into_iter().zip(lines) {
+            let line_total = product.price.as_ref().map(|p| Money {
+                minor: p.minor * i64::from(quantity),
+                currency: p.currency.clone(),
+            });
+            if let Some(t) = &line_total {
+                *totals.entry(t.currency.clone()).or_default() += t.minor;
+            }
+            view.items += quantity;
+            view.lines.push(CartLine {
+                product,
+                quantity,
+                line_total,
+            });
+        }
+        // One currency is the normal case; a mixed cart shows no single total.
+        if totals.len() == 1 {
+            view.total = totals
+                .into_iter()
+                .next()
+                .map(|(currency, minor)| Money { minor, currency });
+        }
+        Ok(view)
+    }
+
+    /// Keeps the search index's rating of a product in step with the database.
+    async fn refresh_rating(&self, product_id: i64) -> Result<(), Error> {
+        if let Some(row) = self.store.cards(&[product_id]).await?.first() {
+            let (average, count) = row.rating().unwrap_or((0.0, 0));
+            self.search
+                .set_rating(product_id, average * count as f64, count);
+        }
+        Ok(())
+    }
+}
+
+/// A card from its row.
+pub fn card(row: CardRow) -> ProductCard {
+    let rating = row.rating().map(|(average, count)| RatingSummary {
+        average: average as f32,
+        count,
+    });
+    ProductCard {
+        id: row.product_id,
+        sku: row.sku,
+        title: row.title,
+        brand: row.brand,
+        price: row.price_minor.map(|minor| Money {
+            minor,
+            currency: row.currency,
+        }),
+        image_url: row.image_url,
+        rating,
+        in_stock: row.in_stock,
+    }
+}
+
+fn link(node: &CategoryNode) -> CategoryLink {
+    CategoryLink {
+        slug: node.slug.clone(),
+        name: node.name.clone(),
+    }
+}
+
+/// A short label from the client (surface, model, request): letters, digits and `:_-.`,
+/// at most 64 characters, or nothing.
+fn label(value: Option<String>) -> Option<String> {
+    value.filter(|v| {
+        !v.is_empty()
+            && v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+    })
+}
+
+fn price_band_label(low: i64, high: Option<i64>) -> String {
+    let dollars = |minor: i64| format!("${}", minor / 100);
+    match (low, high) {
+        (0, Some(high)) => format!("Under {}", dollars(high)),
+        (low, Some(high)) => format!("{} – {}", dollars(low), dollars(high)),
+        (low, None) => format!("{} and up", dollars(low)),
+    }
+}
+
+fn internal(error: Error) -> AppError {
+    error.into()
+}
+
+#[async_trait]
+impl Shop for ShopService {
+    async fn home(&self, session: &Session) -> Result<HomeData, AppError> {
+        let popular = self
+            .search
+            .search("", &Filters::default(), Sort::Relevance, 0, 12)
+            .map_err(internal)?;
+        let newest = self
+            .search
+            .search("", &Filters::default(), Sort::Newest, 0, 12)
+            .map_err(internal)?;
+        let recent_ids = match self.shopper(session, false).await? {
+            Some(shopper) => self.store.recently_viewed(shopper, 8).await?,
+            None => Vec::new(),
+        };
+        Ok(HomeData {
+            departments: self.search.departments().iter().map(link).collect(),
+            popular: self.cards(&popular.product_ids).await?,
+            newest: self.cards(&newest.product_ids).await?,
+            recent: self.cards(&recent_ids).await?,
+            demo_label: self.demo_label.clone(),
+        })
+    }
+
+    async fn search(
+        &self,
+        session: &Session,
+        query: SearchQuery,
+    ) -> Result<SearchResults, AppError> {
+        let mut query = query;
+        query.q = query
+            .q
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .trim()
+            .to_string();
+        query.brands.truncate(20);
+        query.page = query.page.max(1);
+        let category = match &query.category {
+            Some(slug) => Some(
+                self.search
+                    .category_by_slug(slug)
+                    .ok_or_else(|| AppError::NotFound("that category".into()))?,
+            ),
+            None => None,
+        };
+        let filters = Filters {
+            category_id: category.as_ref().map(|c| c.category_id),
+            brands: query.brands.clone(),
+            price_min: query.price_min,
+            price_max: query.price_max,
+            min_rating: query.min_rating.map(f64::from),
+        };
+        let sort = match query.sort {
+            SortOrder::Relevance => Sort::Relevance,
+            SortOrder::PriceLow => Sort::PriceLow,
+            SortOrder::PriceHigh => Sort::PriceHigh,
+            SortOrder::Rating => Sort::Rating,
+            SortOrder::Newest => Sort::Newest,
+        };
+        let offset = (query.page as usize - 1) * PAGE_SIZE;
+        let outcome = self
+            .search
+            .search(&query.q, &filters, sort, offset, PAGE_SIZE)
+            .map_err(internal)?;
+
+        if !query.q.is_empty() && query.page == 1 {
+            if let Some(shopper) = self.shopper(session, true).await? {
+                let event = NewEvent {
+                    shopper_id: shopper,
+                    product_id: None,
+                    kind: InteractionKind::Search,
+                    value: Some(outcome.total as f32),
+                    query: Some(query.q.clone()),
+                    at_ms: now_ms(),
+                    surface: Some("search".into()),
+                    model: None,
+                    request_id: None,
+                };
+                self.store.record_event(&event).await?;
+            }
+        }
+
+        let heading = match (&category, query.q.is_empty()) {
+            (Some(c), true) => c.name.clone(),
+            (Some(c), false) => format!("“{}” in {}", query.q, c.name),
+            (None, false) => format!("Results for “{}”", query.q),
+            (None, true) => "All products".to_string(),
+        };
+        let categories = outcome
+            .categories
+            .iter()
+            .map(|(node, count)| FacetValue {
+                value: node.slug.clone(),
+                label: node.name.clone(),
+                count: *count,
+                selected: false,
+            })
+            .collect();
+        let mut brands: Vec<FacetValue> = outcome
+            .brands
+            .iter()
+            .enumerate()
+            .filter(|(i, (brand, _))| *i < 12 || query.brands.iter().any(|b| b == brand))
+            .map(|(_, (brand, count))| FacetValue {
+                value: brand.clone(),
+                label: brand.clone(),
+                count: *count,
+                selected: query.brands.iter().any(|b| b.eq_ignore_ascii_case(brand)),
+            })
+            .collect();
+        brands.sort_by(|a, b| b.selected.cmp(&a.selected).then(b.count.cmp(&a.count)));
+        let prices = PRICE_BANDS
+            .iter()
+            .zip(&outcome.price_bands)
+            .filter(|(_, count)| **count > 0)
+            .map(|(&(low, high), count)| FacetValue {
+                value: format!("{low}-{}", high.map(|h| h.to_string()).unwrap_or_default()),
+                label: price_band_label(low, high),
+                count: *count,
+                selected: query.price_min == Some(low) && query.price_max == high,
+            })
+            .collect();
+        let ratings = outcome
+            .ratings
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(stars, count)| FacetValue {
+                value: stars.to_string(),
+                label: format!("{stars}★ & up"),
+                count: *count,
+                selected: query.min_rating == Some(*stars),
+            })
+            .collect();
+        let breadcrumbs = self
+            .search
+            .breadcrumbs(category.as_ref().map(|c| c.category_id))
+            .iter()
+            .map(link)
+            .collect();
+        Ok(SearchResults {
+            heading,
+            breadcrumbs,
+            total: outcome.total as u64,
+            pages: outcome.total.div_ceil(PAGE_SIZE) as u32,
+            products: self.cards(&outcome.product_ids).await?,
+            categories,
+            brands,
+            prices,
+            ratings,
+            query,
+        })
+    }
+
+    async fn product(
+        &self,
+        session: &Session,
+        sku: String,
+        visit: Visit,
+    ) -> Result<ProductDetail, AppError> {
+        let Some((card_row, detail)) = self.store.product_by_sku(&sku).await? else {
+            return Err(AppError::NotFound("this product".into()));
+        };
+        let product_id = card_row.product_id;
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        let mut events = Vec::with_capacity(2);
+        if let Some(from) = label(visit.from) {
+            let mut click = NewEvent::on(shopper, product_id, InteractionKind::Click, &from);
+            click.model = label(visit.model);
+            click.request_id = label(visit.request);
+            events.push(click);
+        }
+        events.push(NewEvent::on(
+            shopper,
+            product_id,
+            InteractionKind::View,
+            "product",
+        ));
+        self.store.record_events(&events).await?;
+        for _ in &events {
+            self.search.bump_popularity(product_id);
+        }
+
+        let (liked, stars) = self.store.opinion(shopper, product_id).await?;
+        let in_cart = self
+            .store
+            .cart_lines(shopper)
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == product_id)
+            .map_or(0, |(_, q)| q);
+        let histogram = self.store.histogram(product_id).await?;
+        let source_rating = card_row.source_rating.map(|average| RatingSummary {
+            average,
+            count: card_row.source_rating_count.unwrap_or(0),
+        });
+        let attributes: BTreeMap<String, String> =
+            serde_json::from_str(&detail.attributes).unwrap_or_default();
+        Ok(ProductDetail {
+            card: card(card_row),
+            description: detail.description,
+            breadcrumbs: self
+                .search
+                .breadcrumbs(detail.category_id)
+                .iter()
+                .map(link)
+                .collect(),
+            attributes: attributes.into_iter().collect(),
+            histogram,
+            source_rating,
+            my_stars: stars.map(|s| s.clamp(1, 5) as u8),
+            my_opinion: liked,
+            in_cart,
+        })
+    }
+
+    async fn feedback(
+        &self,
+        session: &Session,
+        product_id: i64,
+        feedback: Feedback,
+        surface: String,
+    ) -> Result<OpinionState, AppError> {
+        let surface = label(Some(surface)).unwrap_or_else(|| "product".into());
+        if !self.product_id_exists(product_id).await? {
+            return Err(AppError::NotFound("this product".into()));
+        }
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        match feedback {
+            Feedback::Like | Feedback::Dislike => {
+                let (liked, kind) = if feedback == Feedback::Like {
+                    (true, InteractionKind::Like)
+                } else {
+                    (false, InteractionKind::Dislike)
+                };
+                let event = NewEvent::on(shopper, product_id, kind, &surface);
+                self.store
+                    .set_liked(shopper, product_id, Some(liked), Some(&event))
+                    .await?;
+                self.search.bump_popularity(product_id);
+            }
+            Feedback::ClearOpinion => {
+                // Withdrawing is not a new signal: the opinion goes, the log keeps history.
+                self.store
+                    .set_liked(shopper, product_id, None, None)
+                    .await?;
+            }
+            Feedback::Rate(stars) => {
+                if !(1..=5).contains(&stars) {
+                    return Err(AppError::invalid("stars", "Choose 1 to 5 stars."));
+                }
+                let event = NewEvent::on(shopper, product_id, InteractionKind::Rating, &surface)
+                    .with_value(f32::from(stars));
+                self.store.rate(shopper, product_id, stars, &event).await?;
+                self.refresh_rating(product_id).await?;
+                self.search.bump_popularity(product_id);
+            }
+        }
+        let (liked, stars) = self.store.opinion(shopper, product_id).await?;
+        Ok(OpinionState {
+            opinion: liked,
+            stars: stars.map(|s| s.clamp(1, 5) as u8),
+            histogram: self.store.histogram(product_id).await?,
+        })
+    }
+
+    async fn cart(&self, session: &Session) -> Result<CartView, AppError> {
+        let shopper = self.shopper(session, false).await?;
+        Ok(self.cart_view(shopper).await?)
+    }
+
+    async fn set_cart(
+        &self,
+        session: &Session,
+        product_id: i64,
+        quantity: i32,
+        surface: String,
+    ) -> Result<CartView, AppError> {
+        if !(0..=99).contains(&quantity) {
+            return Err(AppError::invalid(
+                "quantity",
+                "Choose a quantity from 0 to 99.",
+            ));
+        }
+        let surface = label(Some(surface)).unwrap_or_else(|| "cart".into());
+        let Some(row) = self.store.cards(&[product_id]).await?.into_iter().next() else {
+            return Err(AppError::NotFound("this product".into()));
+        };
+        if quantity > 0 && (!row.in_stock || row.price_minor.is_none()) {
+            return Err(AppError::invalid(
+                "quantity",
+                format!("{} cannot be bought right now.", row.title),
+            ));
+        }
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        self.store
+            .set_cart_quantity(shopper, product_id, quantity, &surface)
+            .await?;
+        self.search.bump_popularity(product_id);
+        Ok(self.cart_view(Some(shopper)).await?)
+    }
+
+    async fn checkout(&self, session: &Session) -> Result<OrderView, AppError> {
+        if session
+            .get::<SessionAuth>(AUTH_KEY)
+            .await
+            .map_err(Error::from)?
+            .is_none()
+        {
+            return Err(AppError::Unauthenticated);
+        }
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        let order_id = match self.store.checkout(shopper).await {
+            Ok(id) => id,
+            Err(CheckoutError::Other(e)) => return Err(e.into()),
+            Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
+        };
+        tracing::info!(order_id, "order placed");
+        self.orders(session)
+            .await?
+            .into_iter()
+            .find(|o| o.id == order_id)
+            .ok_or(AppError::Internal)
+    }
+
+    async fn orders(&self, session: &Session) -> Result<Vec<OrderView>, AppError> {
+        if session
+            .get::<SessionAuth>(AUTH_KEY)
+            .await
+            .map_err(Error::from)?
+            .is_none()
+        {
+            return Err(AppError::Unauthenticated);
+        }
+        let Some(shopper) = self.shopper(session, false).await? else {
+            return Ok(Vec::new());
+        };
+        let orders = self.store.orders(shopper, 50).await?;
+        Ok(orders
+            .into_iter()
+            .map(|(order, lines)| OrderView {
+                id: order.shop_order_id,
+                placed_at: time::OffsetDateTime::from_unix_timestamp(order.placed_at)
+                    .map(|t| {
+                        format!(
+                            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                            t.year(),
+                            u8::from(t.month()),
+                            t.day(),
+                            t.hour(),
+                            t.minute()
+                        )
+                    })
+                    .unwrap_or_default(),
+                lines: lines
+                    .into_iter()
+                    .map(|l| OrderLineView {
+                        title: l.title,
+                        sku: l.sku,
+                        quantity: l.quantity,
+                        unit_price: Money {
+                            minor: l.unit_price_minor,
+                            currency: order.currency.clone(),
+                        },
+                    })
+                    .collect(),
+                total: Money {
+                    minor: order.total_minor,
+                    currency: order.currency,
+                },
+            })
+            .collect())
+    }
+
+    async fn liked(&self, session: &Session) -> Result<Vec<ProductCard>, AppError> {
+        let Some(shopper) = self.shopper(session, false).await? else {
+            return Ok(Vec::new());
+        };
+        let ids = self.store.liked_products(shopper, 100).await?;
+        Ok(self.cards(&ids).await?)
+    }
+
+    fn demo_label(&self) -> Option<String> {
+        self.demo_label.clone()
+    }
+
+    async fn recent(&self, session: &Session) -> Result<Vec<ProductCard>, AppError> {
+        let Some(shopper) = self.shopper(session, false).await? else {
+            return Ok(Vec::new());
+        };
+        let ids = self.store.recently_viewed(shopper, 48).await?;
+        Ok(self.cards(&ids).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_labels_are_short_and_plain() {
+        assert_eq!(
+            label(Some("home:popular".into())).as_deref(),
+            Some("home:popular")
+        );
+        assert_eq!(label(Some("x<script>".into())), None);
+        assert_eq!(label(Some("a".repeat(65))), None);
+        assert_eq!(label(Some(String::new())), None);
+    }
+
+    #[test]
+    fn price_bands_read_naturally() {
+        assert_eq!(price_band_label(0, Some(2_500)), "Under $25");
+        assert_eq!(price_band_label(2_500, Some(5_000)), "$25 – $50");
+        assert_eq!(price_band_label(100_000, None), "$1000 and up");
+    }
+}
