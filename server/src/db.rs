@@ -68,7 +68,9 @@ impl Database {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before the answer, so an acknowledged event
+            // survives a power cut too (NORMAL in WAL mode only survives a crash).
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         SqlitePoolOptions::new()

@@ -2,7 +2,7 @@
 //! [`CatalogWriter`], which holds one transaction for the whole load, so a failure leaves
 //! the database as it was, and re-loading the same records changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use curio::{InteractionKind, InteractionRecord, ProductRecord};
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
@@ -323,6 +323,10 @@ impl CatalogWriter {
             });
             insert.push(" on conflict do nothing");
             insert.build().execute(&mut **tx).await?;
+            // One row per (shopper, product): the batch's events merged in order, as
+            // if applied one by one (a later like/dislike or rating replaces an earlier).
+            let mut opinions: BTreeMap<(i64, i64), (Option<bool>, Option<i32>, i64)> =
+                BTreeMap::new();
             for event in &pending {
                 let (liked, stars): (Option<bool>, Option<i32>) = match event.kind {
                     InteractionKind::Like => (Some(true), None),
@@ -333,23 +337,37 @@ impl CatalogWriter {
                     },
                     _ => continue,
                 };
+                let at = event.at_ms / 1000;
+                let entry = opinions
+                    .entry((event.shopper_id, event.product_id))
+                    .or_insert((None, None, at));
+                if at >= entry.2 {
+                    entry.0 = liked.or(entry.0);
+                    entry.1 = stars.or(entry.1);
+                    entry.2 = at;
+                }
+            }
+            let rows: Vec<_> = opinions.into_iter().collect();
+            for chunk in rows.chunks(BATCH) {
                 // The latest event decides; an older one replayed later changes nothing.
-                sqlx::query(
-                    "insert into opinion (shopper_id, product_id, liked, stars, updated_at) \
-                     values ($1, $2, $3, $4, $5) \
-                     on conflict (shopper_id, product_id) do update set \
+                let mut upsert = QueryBuilder::new(
+                    "insert into opinion (shopper_id, product_id, liked, stars, updated_at) ",
+                );
+                upsert.push_values(chunk, |mut row, ((shopper, product), (liked, stars, at))| {
+                    row.push_bind(*shopper)
+                        .push_bind(*product)
+                        .push_bind(*liked)
+                        .push_bind(*stars)
+                        .push_bind(*at);
+                });
+                upsert.push(
+                    " on conflict (shopper_id, product_id) do update set \
                      liked = coalesce(excluded.liked, opinion.liked), \
                      stars = coalesce(excluded.stars, opinion.stars), \
                      updated_at = excluded.updated_at \
                      where excluded.updated_at >= opinion.updated_at",
-                )
-                .bind(event.shopper_id)
-                .bind(event.product_id)
-                .bind(liked)
-                .bind(stars)
-                .bind(event.at_ms / 1000)
-                .execute(&mut **tx)
-                .await?;
+                );
+                upsert.build().execute(&mut **tx).await?;
             }
         });
         self.pending = pending;
