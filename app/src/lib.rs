@@ -3,6 +3,8 @@
 //! Built twice: natively with `ssr` (server rendering and server functions, linked into
 //! the `curio` binary) and to WASM with `hydrate` (the browser side).
 
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod error;
 mod pages;
@@ -71,13 +73,16 @@ pub fn App() -> impl IntoView {
     );
     // Logging in adopts the visitor's cart: refetch it after every account action.
     let cart_version = RwSignal::new(0u32);
-    Effect::new(move |_| {
+    Effect::new(move |previous: Option<()>| {
         (
             log_in.version().get(),
             log_out.version().get(),
             register.version().get(),
         );
-        cart_version.update(|v| *v += 1);
+        // Not on the first run (hydration): only after an account action.
+        if previous.is_some() {
+            cart_version.update(|v| *v += 1);
+        }
     });
     provide_context(shop::pages::CartContext {
         version: cart_version,

@@ -81,9 +81,13 @@ fn go_to_account_on_success<T: Clone + Send + Sync + 'static>(
 
 /// Whether `path` stays on this site (no scheme, no `//host`): an open-redirect guard.
 fn is_local_path(path: &str) -> bool {
+    // Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"): refuse
+    // any control character or space, then any scheme or network-path form.
     path.starts_with('/')
         && !path.starts_with("//")
-        && !path.contains('\\')
+        && !path
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
         && !path.contains("://")
 }
 
@@ -205,5 +209,7 @@ mod tests {
         assert!(!is_local_path("https://evil.example/"));
         assert!(!is_local_path("/\\evil.example"));
         assert!(!is_local_path("cart"));
+        assert!(!is_local_path("/\t/evil.example"));
+        assert!(!is_local_path("/\n/evil.example"));
     }
 }

@@ -136,11 +136,11 @@ async fn main() {
             1 => words.iter().take(2).copied().collect::<Vec<_>>().join(" "),
             2 => {
                 // Drop one letter: a typo.
-                let mut w = word.to_string();
-                w.remove(w.len() / 2);
-                w
+                let mut letters: Vec<char> = word.chars().collect();
+                letters.remove(letters.len() / 2);
+                letters.into_iter().collect()
             }
-            _ => word[..word.len().min(4)].to_string(),
+            _ => word.chars().take(4).collect(),
         };
         let filters = if i % 5 == 0 {
             Filters {

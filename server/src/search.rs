@@ -144,7 +144,9 @@ struct Fields {
     brand: Field,
     category: Field,
     description: Field,
-    words: Field,
+    title_words: Field,
+    brand_words: Field,
+    category_words: Field,
 }
 
 #[derive(Default)]
@@ -214,7 +216,9 @@ impl SearchIndex {
             brand: builder.add_text_field("brand", stemmed.clone()),
             category: builder.add_text_field("category", stemmed.clone()),
             description: builder.add_text_field("description", stemmed),
-            words: builder.add_text_field("words", plain),
+            title_words: builder.add_text_field("title_words", plain.clone()),
+            brand_words: builder.add_text_field("brand_words", plain.clone()),
+            category_words: builder.add_text_field("category_words", plain),
         };
         let index = Index::create_in_ram(builder.build());
         let writer = index
@@ -264,11 +268,12 @@ impl SearchIndex {
         categories: Vec<CategoryNode>,
         products: Vec<IndexedProduct>,
     ) -> Result<(), Error> {
+        // Lock order everywhere: writer, then facts.
+        let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         let mut facts = self.facts.write().map_err(|_| poisoned())?;
         for category in categories {
             facts.categories.insert(category.category_id, category);
         }
-        let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         for product in products {
             writer.delete_term(Term::from_field_u64(
                 self.fields.product_id,
@@ -362,14 +367,15 @@ impl SearchIndex {
             .map(|c| c.path.replace(" > ", " "))
             .unwrap_or_default();
         let brand = product.brand.clone().unwrap_or_default();
-        let words = format!("{} {} {}", product.title, brand, category);
         doc!(
             self.fields.product_id => product.product_id as u64,
             self.fields.title => product.title.clone(),
-            self.fields.brand => brand,
-            self.fields.category => category,
+            self.fields.brand => brand.clone(),
+            self.fields.category => category.clone(),
             self.fields.description => product.description.clone().unwrap_or_default(),
-            self.fields.words => words,
+            self.fields.title_words => product.title.clone(),
+            self.fields.brand_words => brand.clone(),
+            self.fields.category_words => category.clone(),
         )
     }
 
@@ -389,7 +395,7 @@ impl SearchIndex {
 
     /// The query for free text, or `None` when it has no words.
     fn text_query(&self, text: &str) -> Result<Option<Box<dyn Query>>, Error> {
-        let words = self.tokens(self.fields.words, text)?;
+        let words = self.tokens(self.fields.title_words, text)?;
         let Some(last) = words.len().checked_sub(1) else {
             return Ok(None);
         };
@@ -421,14 +427,22 @@ impl SearchIndex {
                 4..=7 => 1,
                 _ => 2,
             };
-            let term = Term::from_field_text(self.fields.words, word);
-            let fuzzy: Box<dyn Query> = if i == last {
-                // A prefix already matches many words: one typo at most.
-                Box::new(FuzzyTermQuery::new_prefix(term, distance.min(1), true))
-            } else {
-                Box::new(FuzzyTermQuery::new(term, distance, true))
-            };
-            should.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, 0.5))));
+            // Typo matches score a constant per field: a title match outranks a product
+            // that only has the word in its category.
+            for (field, boost) in [
+                (self.fields.title_words, 1.0),
+                (self.fields.brand_words, 0.8),
+                (self.fields.category_words, 0.4),
+            ] {
+                let term = Term::from_field_text(field, word);
+                let fuzzy: Box<dyn Query> = if i == last {
+                    // A prefix already matches many words: one typo at most.
+                    Box::new(FuzzyTermQuery::new_prefix(term, distance.min(1), true))
+                } else {
+                    Box::new(FuzzyTermQuery::new(term, distance, true))
+                };
+                should.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, boost))));
+            }
             must.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         }
         Ok(Some(Box::new(BooleanQuery::new(must))))
@@ -705,6 +719,20 @@ mod tests {
             .search("vantor camera", &Filters::default(), Sort::Relevance, 0, 10)
             .unwrap();
         assert_eq!(both.product_ids, vec![11]);
+    }
+
+    #[test]
+    fn typo_matches_in_titles_outrank_category_only_matches() {
+        let index = sample();
+        // A popular product that has "camera" only in its category path.
+        let mut bag = product(15, "Lumora Shoulder Bag", "Lumora", 2, 3_900);
+        bag.popularity = 1_000;
+        index.upsert(Vec::new(), vec![bag]).unwrap();
+        let typo = index
+            .search("camra", &Filters::default(), Sort::Relevance, 0, 10)
+            .unwrap();
+        assert_eq!(typo.total, 4, "{typo:?}");
+        assert_eq!(typo.product_ids.last(), Some(&15), "{typo:?}");
     }
 
     #[test]

@@ -233,7 +233,13 @@ impl Shop for ShopService {
             .map_err(internal)?;
 
         if !query.q.is_empty() && query.page == 1 {
-            if let Some(shopper) = self.shopper(session, true).await? {
+            let shopper = self.shopper(session, true).await?;
+            // Refining the same search (a facet, another order) is not a new search.
+            let repeated = match shopper {
+                Some(id) => self.store.last_search(id).await?.as_deref() == Some(query.q.as_str()),
+                None => false,
+            };
+            if let Some(shopper) = shopper.filter(|_| !repeated) {
                 let event = NewEvent {
                     shopper_id: shopper,
                     product_id: None,
@@ -269,7 +275,9 @@ impl Shop for ShopService {
             .brands
             .iter()
             .enumerate()
-            .filter(|(i, (brand, _))| *i < 12 || query.brands.iter().any(|b| b == brand))
+            .filter(|(i, (brand, _))| {
+                *i < 12 || query.brands.iter().any(|b| b.eq_ignore_ascii_case(brand))
+            })
             .map(|(_, (brand, count))| FacetValue {
                 value: brand.clone(),
                 label: brand.clone(),

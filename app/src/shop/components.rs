@@ -123,8 +123,9 @@ pub fn GridSkeleton(count: usize) -> impl IntoView {
 
 /// Calls `call` until it succeeds, retrying twice (after 0.4 s and 1.5 s) when the request
 /// itself failed (network, server restart): a tap on a button is not lost to a hiccup.
-/// Errors the server gave on purpose (bad input, not logged in) are not retried. The shop's
-/// actions set absolute states (liked, 4 stars, quantity 2), so a repeat is harmless.
+/// Answers from the server (bad input, not logged in, an internal error) are not retried:
+/// the server may have recorded the event already. The shop's actions set absolute states
+/// (liked, 4 stars, quantity 2), so a retried request that did arrive changes no state.
 pub async fn with_retry<T, F, Fut>(call: F) -> Result<T, AppError>
 where
     F: Fn() -> Fut,
@@ -133,7 +134,7 @@ where
     let mut delays = [400u32, 1500].into_iter();
     loop {
         match call().await {
-            Err(error @ (AppError::Request(_) | AppError::Internal)) => match delays.next() {
+            Err(error @ AppError::Request(_)) => match delays.next() {
                 Some(ms) => sleep_ms(ms).await,
                 None => return Err(error),
             },

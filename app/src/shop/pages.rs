@@ -397,20 +397,29 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let cart_ctx = expect_context::<CartContext>();
 
-    // Sends feedback; on failure puts the buttons back as they were and says so.
+    // Sends feedback; on failure puts the buttons back as they were and says so. Only the
+    // latest click's answer sets the buttons: an earlier answer arriving late is stale.
+    let generation = StoredValue::new(0u64);
     let send = move |feedback: Feedback, before: (Option<bool>, Option<u8>, [i64; 5])| {
+        let mine = generation.get_value() + 1;
+        generation.set_value(mine);
         spawn_local(async move {
-            match with_retry(|| give_feedback(id, feedback, "product".into())).await {
-                Ok(state) => {
+            let result = with_retry(|| give_feedback(id, feedback, "product".into())).await;
+            let latest = generation.get_value() == mine;
+            match result {
+                Ok(state) if latest => {
                     opinion.set(state.opinion);
                     stars.set(state.stars);
                     histogram.set(state.histogram);
                     message.set(None);
                 }
+                Ok(_) => {}
                 Err(e) => {
-                    opinion.set(before.0);
-                    stars.set(before.1);
-                    histogram.set(before.2);
+                    if latest {
+                        opinion.set(before.0);
+                        stars.set(before.1);
+                        histogram.set(before.2);
+                    }
                     message.set(Some(format!("Your feedback was not saved: {e}")));
                 }
             }

@@ -45,11 +45,19 @@ impl AccountService {
     /// account in it.
     async fn start_session(&self, session: &Session, account_id: i64) -> Result<(), AppError> {
         let now = unix_secs();
-        // What the shopper did before logging in (events, cart, opinions) becomes theirs.
+        // What the shopper did before logging in (events, cart, opinions) becomes theirs,
+        // before the session changes: if this fails, the session is still the visitor's.
         let visitor: Option<i64> = session
-            .remove(crate::shop::VISITOR_KEY)
+            .get(crate::shop::VISITOR_KEY)
             .await
             .map_err(crate::error::Error::from)?;
+        if let Some(visitor) = visitor {
+            self.store.adopt_visitor(visitor, account_id).await?;
+            session
+                .remove::<i64>(crate::shop::VISITOR_KEY)
+                .await
+                .map_err(crate::error::Error::from)?;
+        }
         session
             .cycle_id()
             .await
@@ -63,9 +71,6 @@ impl AccountService {
             .insert(AUTH_KEY, auth)
             .await
             .map_err(crate::error::Error::from)?;
-        if let Some(visitor) = visitor {
-            self.store.adopt_visitor(visitor, account_id).await?;
-        }
         Ok(())
     }
 }

@@ -139,7 +139,9 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let source_count = r.source_rating_count.unwrap_or(0).max(0);
+                // As on the cards (CardRow::rating): a published average without a count
+                // weighs as one rating.
+                let source_count = r.source_rating_count.unwrap_or(1).max(1);
                 let source_sum = r.source_rating.map_or(0.0, f64::from) * source_count as f64;
                 let (source_sum, source_count) = if r.source_rating.is_some() {
                     (source_sum, source_count)

@@ -3,7 +3,7 @@
 //! event commits the event with the change in one transaction, before the caller answers.
 
 use super::reading::{STARS_COUNT, STARS_SUM};
-use super::{write_begin, Store};
+use super::{subject_lock, write_begin, Store};
 use crate::db::Database;
 use crate::error::Error;
 use curio::InteractionKind;
@@ -36,6 +36,20 @@ macro_rules! insert_event {
         .bind($e.request_id.as_deref())
         .execute(&mut *$tx)
         .await?
+    };
+}
+
+/// Serialises a shopper's write transactions on PostgreSQL (SQLite's `begin immediate`
+/// already serialises every writer): two checkouts or two ratings of one shopper cannot
+/// both read the state from before the other.
+macro_rules! lock_shopper {
+    ($pool:expr, $tx:expr, $shopper:expr) => {
+        if let Some(lock) = subject_lock($pool) {
+            sqlx::query(lock)
+                .bind(format!("shopper:{}", $shopper))
+                .execute(&mut *$tx)
+                .await?;
+        }
     };
 }
 
@@ -304,6 +318,7 @@ impl Store {
         }
         on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
+            lock_shopper!(pool, tx, shopper);
             // Only a visitor (no account, no source key) can be adopted.
             let is_visitor: Option<i64> = sqlx::query_scalar(
                 "select shopper_id from shopper where shopper_id = $1 \
@@ -403,6 +418,20 @@ impl Store {
         Ok(())
     }
 
+    /// The text of the shopper's latest search, if any.
+    pub async fn last_search(&self, shopper_id: i64) -> Result<Option<String>, Error> {
+        let row: Option<Option<String>> = on_pool!(self.database(), pool => {
+            sqlx::query_scalar(
+                "select query from interaction where shopper_id = $1 and kind = 'search' \
+                 order by occurred_at desc, interaction_id desc limit 1",
+            )
+            .bind(shopper_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.flatten())
+    }
+
     /// The shopper's like/dislike and stars for a product.
     pub async fn opinion(
         &self,
@@ -432,6 +461,7 @@ impl Store {
         let now = crate::sessions::unix_secs();
         on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
+            lock_shopper!(pool, tx, shopper_id);
             sqlx::query(
                 "insert into opinion (shopper_id, product_id, liked, updated_at) \
                  values ($1, $2, $3, $4) on conflict (shopper_id, product_id) do update set \
@@ -464,6 +494,7 @@ impl Store {
         let now = crate::sessions::unix_secs();
         on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
+            lock_shopper!(pool, tx, shopper_id);
             let old: Option<Option<i32>> = sqlx::query_scalar(
                 "select stars from opinion where shopper_id = $1 and product_id = $2",
             )
@@ -537,6 +568,7 @@ impl Store {
         let now = crate::sessions::unix_secs();
         on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
+            lock_shopper!(pool, tx, shopper_id);
             let old: i32 = sqlx::query_scalar(
                 "select quantity from cart_line where shopper_id = $1 and product_id = $2",
             )
@@ -585,6 +617,7 @@ impl Store {
         let now_ms = now_ms();
         let order_id = on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
+            lock_shopper!(pool, tx, shopper_id);
             let lines: Vec<(i64, i32, String, Option<i64>, String, bool)> = sqlx::query_as(
                 "select p.product_id, c.quantity, p.title, p.price_minor, p.currency, p.in_stock \
                  from cart_line c join product p on p.product_id = c.product_id \
@@ -605,7 +638,10 @@ impl Store {
                 if *line_currency != currency {
                     return Err(CheckoutError::MixedCurrencies);
                 }
-                total += price * i64::from(*quantity);
+                total = price
+                    .checked_mul(i64::from(*quantity))
+                    .and_then(|line| total.checked_add(line))
+                    .ok_or_else(|| CheckoutError::Unavailable(title.clone()))?;
             }
             let order_id: i64 = sqlx::query_scalar(
                 "insert into shop_order (shopper_id, placed_at, total_minor, currency) \
