@@ -77,12 +77,18 @@ pub fn ShopHome() -> impl IntoView {
                         <section class="hero">
                             <h1>"Find things you will like"</h1>
                             <p>"Curio learns from every view, like, rating and purchase."</p>
-                            {home.demo_label.clone().map(|label| view! {
-                                <p class="demo-badge" data-testid="demo-label">
-                                    <strong>"Generated demo data"</strong>
-                                    " — products, brands and shoppers are invented ("
-                                    {label} ")."
-                                </p>
+                            {home.demo_label.clone().map(|label| {
+                                let detail = label
+                                    .strip_prefix("generated demo data: ")
+                                    .unwrap_or(&label)
+                                    .to_string();
+                                view! {
+                                    <p class="demo-badge" data-testid="demo-label">
+                                        <strong>"Generated demo data"</strong>
+                                        " — the products, brands and shoppers are invented ("
+                                        {detail} ")."
+                                    </p>
+                                }
                             })}
                         </section>
                         <nav class="departments" aria-label="Departments">
@@ -529,11 +535,11 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                 <div class="feedback" role="group" aria-label="Your opinion">
                     <button class="toggle" on:click=move |_| toggle(true) data-testid="like"
                         aria-pressed=move || (opinion.get() == Some(true)).to_string()>
-                        "👍 Like"
+                        "♥ Like"
                     </button>
                     <button class="toggle" on:click=move |_| toggle(false) data-testid="dislike"
                         aria-pressed=move || (opinion.get() == Some(false)).to_string()>
-                        "👎 Not for me"
+                        "✕ Not for me"
                     </button>
                 </div>
                 <div class="star-input" role="group" aria-label="Your rating" data-testid="star-input">
@@ -738,7 +744,7 @@ pub fn LikedPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(cards) if cards.is_empty() => view! {
-                        <p class="empty-state">"Nothing yet. Press 👍 on a product you like."</p>
+                        <p class="empty-state">"Nothing yet. Press “Like” on a product you like."</p>
                     }.into_any(),
                     Ok(cards) => view! { <ProductGrid cards surface="liked".into()/> }.into_any(),
                     Err(e) => view! { <LoadError error=e/> }.into_any(),
