@@ -74,11 +74,9 @@ pub fn App() -> impl IntoView {
     // Logging in adopts the visitor's cart: refetch it after every account action.
     let cart_version = RwSignal::new(0u32);
     Effect::new(move |previous: Option<()>| {
-        (
-            log_in.version().get(),
-            log_out.version().get(),
-            register.version().get(),
-        );
+        log_in.version().track();
+        log_out.version().track();
+        register.version().track();
         // Not on the first run (hydration): only after an account action.
         if previous.is_some() {
             cart_version.update(|v| *v += 1);

@@ -161,6 +161,18 @@ fn price_band_label(low: i64, high: Option<i64>) -> String {
     }
 }
 
+/// `Unauthenticated` unless the session is logged in.
+async fn require_account(session: &Session) -> Result<(), AppError> {
+    match session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(Error::from)?
+    {
+        Some(_) => Ok(()),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
 fn internal(error: Error) -> AppError {
     error.into()
 }
@@ -486,14 +498,7 @@ impl Shop for ShopService {
     }
 
     async fn checkout(&self, session: &Session) -> Result<OrderView, AppError> {
-        if session
-            .get::<SessionAuth>(AUTH_KEY)
-            .await
-            .map_err(Error::from)?
-            .is_none()
-        {
-            return Err(AppError::Unauthenticated);
-        }
+        require_account(session).await?;
         let shopper = self
             .shopper(session, true)
             .await?
@@ -512,14 +517,7 @@ impl Shop for ShopService {
     }
 
     async fn orders(&self, session: &Session) -> Result<Vec<OrderView>, AppError> {
-        if session
-            .get::<SessionAuth>(AUTH_KEY)
-            .await
-            .map_err(Error::from)?
-            .is_none()
-        {
-            return Err(AppError::Unauthenticated);
-        }
+        require_account(session).await?;
         let Some(shopper) = self.shopper(session, false).await? else {
             return Ok(Vec::new());
         };

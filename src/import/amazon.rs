@@ -30,26 +30,14 @@ pub fn is_review(object: &Value) -> bool {
 impl Parser for Lines {
     fn next_record(&mut self, summary: &mut ImportSummary) -> Option<Result<Located, ImportError>> {
         loop {
-            let line = match self.lines.advance() {
-                Ok(Some(line)) => line,
-                Ok(None) => return None,
+            let line = match self.lines.next_row(summary)? {
+                Ok(line) => line,
                 Err(e) => return Some(Err(e)),
             };
-            if self.lines.bytes().iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            summary.rows_read += 1;
             let name = &self.lines.name;
-            let object = match serde_json::from_slice::<Value>(self.lines.bytes()) {
-                Ok(Value::Object(object)) => object,
-                Ok(_) => return Some(Err(ImportError::row(name, line, "not a JSON object"))),
-                Err(e) => {
-                    return Some(Err(ImportError::row(
-                        name,
-                        line,
-                        format!("invalid JSON: {e}"),
-                    )))
-                }
+            let object = match self.lines.json_object() {
+                Ok(object) => object,
+                Err(e) => return Some(Err(e)),
             };
             let parsed = if object.contains_key("reviewerID") {
                 review(&object, name, line, summary)

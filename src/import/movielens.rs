@@ -100,22 +100,15 @@ impl Items {
 
 impl Parser for Items {
     fn next_record(&mut self, summary: &mut ImportSummary) -> Option<Result<Located, ImportError>> {
-        loop {
-            let line = match self.lines.advance() {
-                Ok(Some(line)) => line,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
-            };
-            if self.lines.bytes().iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            summary.rows_read += 1;
-            return Some(self.parse(line, summary).map(|record| Located {
-                file: self.lines.name.clone(),
-                line,
-                record,
-            }));
-        }
+        let line = match self.lines.next_row(summary)? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.parse(line, summary).map(|record| Located {
+            file: self.lines.name.clone(),
+            line,
+            record,
+        }))
     }
 }
 
@@ -194,22 +187,15 @@ impl Ratings {
 
 impl Parser for Ratings {
     fn next_record(&mut self, summary: &mut ImportSummary) -> Option<Result<Located, ImportError>> {
-        loop {
-            let line = match self.lines.advance() {
-                Ok(Some(line)) => line,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
-            };
-            if self.lines.bytes().iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            summary.rows_read += 1;
-            return Some(self.parse(line).map(|record| Located {
-                file: self.lines.name.clone(),
-                line,
-                record,
-            }));
-        }
+        let line = match self.lines.next_row(summary)? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.parse(line).map(|record| Located {
+            file: self.lines.name.clone(),
+            line,
+            record,
+        }))
     }
 }
 

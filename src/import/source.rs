@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::ImportError;
+use super::{ImportError, ImportSummary};
 
 /// A reader that adds every byte it hands out to a shared counter.
 pub struct Counted<R> {
@@ -108,6 +108,35 @@ impl LineReader {
             }
         }
         Ok(Some(self.line))
+    }
+
+    /// Advances to the next line that is not blank, counting it as a row read; `None`
+    /// at the end of input.
+    pub fn next_row(&mut self, summary: &mut ImportSummary) -> Option<Result<u64, ImportError>> {
+        loop {
+            match self.advance() {
+                Ok(Some(_)) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(Some(line)) => {
+                    summary.rows_read += 1;
+                    return Some(Ok(line));
+                }
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The current line as a JSON object, or an error naming the line.
+    pub fn json_object(&self) -> Result<serde_json::Map<String, serde_json::Value>, ImportError> {
+        match serde_json::from_slice::<serde_json::Value>(&self.buf) {
+            Ok(serde_json::Value::Object(object)) => Ok(object),
+            Ok(_) => Err(ImportError::row(&self.name, self.line, "not a JSON object")),
+            Err(e) => Err(ImportError::row(
+                &self.name,
+                self.line,
+                format!("invalid JSON: {e}"),
+            )),
+        }
     }
 
     /// The current line's bytes.

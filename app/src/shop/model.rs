@@ -26,7 +26,7 @@ impl Money {
         let major = (minor / 100).to_string();
         let mut grouped = String::with_capacity(major.len() + major.len() / 3);
         for (i, c) in major.chars().enumerate() {
-            if i > 0 && (major.len() - i) % 3 == 0 {
+            if i > 0 && (major.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

@@ -46,6 +46,9 @@ macro_rules! on_tx {
     };
 }
 
+/// A merged opinion: liked, stars, Unix seconds of the latest event.
+type Opinion = (Option<bool>, Option<i32>, i64);
+
 /// A pending interaction with its ids resolved.
 struct PendingInteraction {
     shopper_id: i64,
@@ -325,8 +328,7 @@ impl CatalogWriter {
             insert.build().execute(&mut **tx).await?;
             // One row per (shopper, product): the batch's events merged in order, as
             // if applied one by one (a later like/dislike or rating replaces an earlier).
-            let mut opinions: BTreeMap<(i64, i64), (Option<bool>, Option<i32>, i64)> =
-                BTreeMap::new();
+            let mut opinions: BTreeMap<(i64, i64), Opinion> = BTreeMap::new();
             for event in &pending {
                 let (liked, stars): (Option<bool>, Option<i32>) = match event.kind {
                     InteractionKind::Like => (Some(true), None),
