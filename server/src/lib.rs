@@ -109,6 +109,11 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         secs = started.elapsed().as_secs_f64(),
         "search index built"
     );
+    tokio::spawn(keep_index_current(
+        store.clone(),
+        search.clone(),
+        store.catalog_version().await?,
+    ));
     let session_policy = SessionPolicy {
         idle: Duration::from_secs(u64::from(config.session_idle_minutes) * 60),
         absolute: Duration::from_secs(u64::from(config.session_max_hours) * 3600),
@@ -143,6 +148,46 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         sessions: session_store,
         router,
     })
+}
+
+/// Rebuilds the search index when the catalogue changes under it (a `curio import` run
+/// by another process, another node's import on PostgreSQL): checks every 30 seconds.
+/// Changes made through this server (ratings, popularity) reach the index directly.
+async fn keep_index_current(store: Store, search: Arc<SearchIndex>, mut version: (i64, i64, i64)) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(30));
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match refresh_index(&store, &search, &mut version).await {
+            Ok(true) => {
+                tracing::info!(
+                    products = search.len(),
+                    "catalogue changed: search index rebuilt"
+                )
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot refresh the search index"),
+        }
+    }
+}
+
+/// Rebuilds `search` if the catalogue's version differs from `version` (then updated);
+/// returns whether it did.
+pub async fn refresh_index(
+    store: &Store,
+    search: &SearchIndex,
+    version: &mut (i64, i64, i64),
+) -> Result<bool, Error> {
+    let current = store.catalog_version().await?;
+    if current == *version {
+        return Ok(false);
+    }
+    search.rebuild(
+        store.categories().await?,
+        store.indexed_products(None).await?,
+    )?;
+    *version = current;
+    Ok(true)
 }
 
 /// Request-hygiene settings for [`router`].

@@ -225,3 +225,36 @@ async fn orders_belong_to_their_shopper_only() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_import_by_another_process_reaches_the_running_search() {
+    for db in common::databases("shop_index_refresh").await {
+        let services = db.services().await;
+        let store = services.store.clone();
+        let mut version = store.catalog_version().await.unwrap();
+        assert!(
+            !server::refresh_index(&store, &services.search, &mut version)
+                .await
+                .unwrap()
+        );
+
+        // As `curio import` in another process would: straight into the database.
+        let mut writer = store.catalog_writer("csv").await.unwrap();
+        let mut lantern = curio::ProductRecord::new("L-1", "Storm Lantern");
+        lantern.category = vec!["Outdoors".into(), "Lighting".into()];
+        writer.product(&lantern).await.unwrap();
+        writer.commit().await.unwrap();
+
+        let mut client = common::Client::new(&services);
+        let before = json_of(&client.call_json("shop/search", query("lantern")).await.body);
+        assert_eq!(before["total"], 0, "not indexed yet");
+        assert!(
+            server::refresh_index(&store, &services.search, &mut version)
+                .await
+                .unwrap()
+        );
+        let after = json_of(&client.call_json("shop/search", query("lantern")).await.body);
+        assert_eq!(skus(&after), vec!["L-1"], "{}", db.kind);
+        db.finish().await;
+    }
+}

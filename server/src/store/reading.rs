@@ -263,6 +263,16 @@ impl Store {
         }))
     }
 
+    /// A fingerprint of the catalogue's text and structure: products, their latest update
+    /// and categories. It changes when an import (from any process or node) changes them.
+    pub async fn catalog_version(&self) -> Result<(i64, i64, i64), Error> {
+        const SQL: &str = "select (select count(*) from product), \
+             (select coalesce(max(updated_at), 0) from product), (select count(*) from category)";
+        Ok(on_pool!(self.database(), pool => {
+            sqlx::query_as(SQL).fetch_one(pool).await?
+        }))
+    }
+
     /// Whether the catalogue has no product.
     pub async fn catalog_is_empty(&self) -> Result<bool, Error> {
         let any: Option<i64> = on_pool!(self.database(), pool => {
