@@ -283,6 +283,15 @@ impl Store {
     pub async fn account_shopper(&self, account_id: i64) -> Result<i64, Error> {
         let now = crate::sessions::unix_secs();
         Ok(on_pool!(self.database(), pool => {
+            // Reads first: most calls find the shopper, and a read takes no write lock.
+            let existing: Option<i64> =
+                sqlx::query_scalar("select shopper_id from shopper where account_id = $1")
+                    .bind(account_id)
+                    .fetch_optional(pool)
+                    .await?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
             sqlx::query(
                 "insert into shopper (account_id, created_at) values ($1, $2) \
                  on conflict (account_id) do nothing",
