@@ -81,10 +81,13 @@ test('search with a typo, filter, rate, like, buy, and see it recorded', async (
 
   // The database has every step, on the new account's shopper.
   const me = await (await page.request.post('/api/me')).json();
+  // The server under test runs on SQLite in its data directory, whatever DATABASE_URL says.
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
   const exported = execFileSync(
     process.env.CURIO_BIN!,
     ['export', '--events', '--data-dir', process.env.CURIO_E2E_DATA_DIR!, '--log', 'warn'],
-    { encoding: 'utf-8', maxBuffer: 512 * 1024 * 1024 },
+    { encoding: 'utf-8', maxBuffer: 512 * 1024 * 1024, env },
   );
   const events = exported
     .split('\n')
