@@ -16,11 +16,14 @@ use tower_sessions::Session;
 use crate::error::Error;
 use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::sessions::{SessionAuth, AUTH_KEY};
-use crate::store::shop::{now_ms, CardRow, CheckoutError, NewEvent};
+use crate::store::shop::{now_ms, CardRow, CartChange, CheckoutError, NewEvent};
 use crate::store::Store;
 
 /// The session key holding an anonymous visitor's shopper id.
 pub const VISITOR_KEY: &str = "visitor";
+
+/// The session key holding the ids of the latest add-to-cart presses.
+const RECENT_ADDS_KEY: &str = "recent_adds";
 
 /// Products per listing page.
 pub const PAGE_SIZE: usize = 24;
@@ -494,6 +497,58 @@ impl Shop for ShopService {
             .set_cart_quantity(shopper, product_id, quantity, &surface)
             .await?;
         self.search.bump_popularity(product_id);
+        Ok(self.cart_view(Some(shopper)).await?)
+    }
+
+    async fn add_to_cart(
+        &self,
+        session: &Session,
+        product_id: i64,
+        quantity: i32,
+        surface: String,
+        click: String,
+    ) -> Result<CartView, AppError> {
+        if !(1..=99).contains(&quantity) {
+            return Err(AppError::invalid(
+                "quantity",
+                "Choose a quantity from 1 to 99.",
+            ));
+        }
+        let click = label(Some(click))
+            .ok_or_else(|| AppError::invalid("click", "A button press needs a short id."))?;
+        let surface = label(Some(surface)).unwrap_or_else(|| "product".into());
+        let Some(row) = self.store.cards(&[product_id]).await?.into_iter().next() else {
+            return Err(AppError::NotFound("this product".into()));
+        };
+        if !row.in_stock || row.price_minor.is_none() {
+            return Err(AppError::invalid(
+                "quantity",
+                format!("{} cannot be bought right now.", row.title),
+            ));
+        }
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        // The last presses this session made: a retried request of one of them is a no-op.
+        let mut recent: Vec<String> = session
+            .get(RECENT_ADDS_KEY)
+            .await
+            .map_err(Error::from)?
+            .unwrap_or_default();
+        if !recent.contains(&click) {
+            self.store
+                .change_cart(shopper, product_id, CartChange::Add(quantity), &surface)
+                .await?;
+            self.search.bump_popularity(product_id);
+            recent.push(click);
+            let excess = recent.len().saturating_sub(20);
+            recent.drain(..excess);
+            session
+                .insert(RECENT_ADDS_KEY, recent)
+                .await
+                .map_err(Error::from)?;
+        }
         Ok(self.cart_view(Some(shopper)).await?)
     }
 

@@ -258,3 +258,50 @@ async fn an_import_by_another_process_reaches_the_running_search() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn add_to_cart_adds_once_per_press_on_top_of_the_server_cart() {
+    for db in common::databases("shop_add_once").await {
+        let mut writer = {
+            let database = server::db::Database::connect(
+                db.config.database_url.as_deref(),
+                &db.config.data_dir,
+            )
+            .await
+            .expect("database");
+            Store::new(database).catalog_writer("csv").await.unwrap()
+        };
+        let mut mug = curio::ProductRecord::new("M-1", "Enamel Mug");
+        mug.price_minor = Some(1_200);
+        let product_id = writer.product(&mug).await.unwrap();
+        writer.commit().await.unwrap();
+
+        let services = db.services().await;
+        let mut client = common::Client::new(&services);
+        let add = |quantity: i32, click: &str| {
+            json!({"product_id": product_id, "quantity": quantity, "surface": "product",
+                   "click": click})
+        };
+        let cart = json_of(&client.call_json("shop/cart/add", add(2, "c1")).await.body);
+        assert_eq!(cart["items"], 2, "{}", db.kind);
+        // The same press again (a retry whose first answer was lost): no change.
+        let cart = json_of(&client.call_json("shop/cart/add", add(2, "c1")).await.body);
+        assert_eq!(cart["items"], 2);
+        // Another tab set the line to 5 meanwhile; a new press adds on top of that.
+        client
+            .call_json(
+                "shop/cart/set",
+                json!({"product_id": product_id, "quantity": 5, "surface": "cart"}),
+            )
+            .await;
+        let cart = json_of(&client.call_json("shop/cart/add", add(1, "c2")).await.body);
+        assert_eq!(cart["items"], 6);
+        let cart = json_of(&client.call_json("shop/cart/add", add(99, "c3")).await.body);
+        assert_eq!(cart["items"], 99, "capped");
+        let refused = client.call_json("shop/cart/add", add(0, "c4")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = client.call_json("shop/cart/add", add(1, "<script>")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        db.finish().await;
+    }
+}

@@ -71,6 +71,23 @@ pub async fn set_cart_quantity(
     crate::auth::ssr::respond(shop.set_cart(&session, product_id, quantity, surface).await)
 }
 
+/// Adds `quantity` of a product to the cart, on top of what the cart holds on the server.
+/// `click` names the button press: a press the server has seen already changes nothing,
+/// so a retried request cannot add twice.
+#[server(endpoint = "shop/cart/add", input = Json)]
+pub async fn add_to_cart(
+    product_id: i64,
+    quantity: i32,
+    surface: String,
+    click: String,
+) -> Result<CartView, AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(
+        shop.add_to_cart(&session, product_id, quantity, surface, click)
+            .await,
+    )
+}
+
 /// Places an order for the cart (logged-in shoppers only) and records the purchases.
 #[server(endpoint = "shop/checkout", input = Json)]
 pub async fn checkout() -> Result<OrderView, AppError> {
@@ -158,6 +175,15 @@ pub mod ssr {
             product_id: i64,
             quantity: i32,
             surface: String,
+        ) -> Result<CartView, AppError>;
+        /// Adds to a cart line, once per `click`.
+        async fn add_to_cart(
+            &self,
+            session: &Session,
+            product_id: i64,
+            quantity: i32,
+            surface: String,
+            click: String,
         ) -> Result<CartView, AppError>;
         /// Checks out.
         async fn checkout(&self, session: &Session) -> Result<OrderView, AppError>;

@@ -143,6 +143,19 @@ where
     }
 }
 
+/// A random id for one button press (letters and digits).
+pub fn click_id() -> String {
+    #[cfg(feature = "hydrate")]
+    let (a, b) = (js_sys::Math::random(), js_sys::Math::random());
+    #[cfg(not(feature = "hydrate"))]
+    let (a, b) = (0.0_f64, 0.0_f64);
+    format!(
+        "c{:013x}{:013x}",
+        (a * (1u64 << 52) as f64) as u64,
+        (b * (1u64 << 52) as f64) as u64
+    )
+}
+
 #[cfg(feature = "hydrate")]
 async fn sleep_ms(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;

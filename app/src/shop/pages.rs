@@ -10,8 +10,8 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use super::api::{
-    cart, give_feedback, home, liked, orders, product, recently_viewed, search, set_cart_quantity,
-    Checkout,
+    add_to_cart, cart, give_feedback, home, liked, orders, product, recently_viewed, search,
+    set_cart_quantity, Checkout,
 };
 use super::components::*;
 use super::model::*;
@@ -465,10 +465,13 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
     };
     let add_to_cart = move |_| {
         let before = in_cart.get_untracked();
-        let target = (before + quantity.get_untracked()).min(99);
-        in_cart.set(target);
+        let more = quantity.get_untracked();
+        in_cart.set((before + more).min(99));
+        // One id per press: a retried request of this press cannot add twice.
+        let click = click_id();
         spawn_local(async move {
-            match with_retry(|| set_cart_quantity(id, target, "product".into())).await {
+            let add = || add_to_cart(id, more, "product".into(), click.clone());
+            match with_retry(add).await {
                 Ok(view) => {
                     let now = view
                         .lines

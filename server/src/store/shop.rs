@@ -53,6 +53,15 @@ macro_rules! lock_shopper {
     };
 }
 
+/// How a cart line changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartChange {
+    /// To this quantity.
+    Set(i32),
+    /// By this many more.
+    Add(i32),
+}
+
 /// An event to append.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -574,6 +583,19 @@ impl Store {
         quantity: i32,
         surface: &str,
     ) -> Result<(), Error> {
+        self.change_cart(shopper_id, product_id, CartChange::Set(quantity), surface)
+            .await
+    }
+
+    /// Changes a cart line, setting or adding to its quantity (kept within 0..=99), and
+    /// records the difference as an `add_to_cart` or `remove_from_cart` event.
+    pub async fn change_cart(
+        &self,
+        shopper_id: i64,
+        product_id: i64,
+        change: CartChange,
+        surface: &str,
+    ) -> Result<(), Error> {
         let now = crate::sessions::unix_secs();
         on_pool!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
@@ -586,6 +608,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .unwrap_or(0);
+            // Added to what the database holds now, not to what a page last saw.
+            let quantity = match change {
+                CartChange::Set(quantity) => quantity,
+                CartChange::Add(more) => old.saturating_add(more),
+            }
+            .clamp(0, 99);
             if quantity == 0 {
                 sqlx::query("delete from cart_line where shopper_id = $1 and product_id = $2")
                     .bind(shopper_id)
