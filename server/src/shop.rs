@@ -67,6 +67,20 @@ impl ShopService {
         Ok(self.store.cards(ids).await?.into_iter().map(card).collect())
     }
 
+    /// `NotFound` for an unknown product, `Invalid` for one that cannot be bought now.
+    async fn check_buyable(&self, product_id: i64) -> Result<(), AppError> {
+        let Some(row) = self.store.cards(&[product_id]).await?.into_iter().next() else {
+            return Err(AppError::NotFound("this product".into()));
+        };
+        if !row.in_stock || row.price_minor.is_none() {
+            return Err(AppError::invalid(
+                "quantity",
+                format!("{} cannot be bought right now.", row.title),
+            ));
+        }
+        Ok(())
+    }
+
     async fn product_id_exists(&self, product_id: i64) -> Result<bool, Error> {
         Ok(!self.store.cards(&[product_id]).await?.is_empty())
     }
@@ -480,14 +494,10 @@ impl Shop for ShopService {
             ));
         }
         let surface = label(Some(surface)).unwrap_or_else(|| "cart".into());
-        let Some(row) = self.store.cards(&[product_id]).await?.into_iter().next() else {
+        if quantity > 0 {
+            self.check_buyable(product_id).await?;
+        } else if !self.product_id_exists(product_id).await? {
             return Err(AppError::NotFound("this product".into()));
-        };
-        if quantity > 0 && (!row.in_stock || row.price_minor.is_none()) {
-            return Err(AppError::invalid(
-                "quantity",
-                format!("{} cannot be bought right now.", row.title),
-            ));
         }
         let shopper = self
             .shopper(session, true)
@@ -517,15 +527,7 @@ impl Shop for ShopService {
         let click = label(Some(click))
             .ok_or_else(|| AppError::invalid("click", "A button press needs a short id."))?;
         let surface = label(Some(surface)).unwrap_or_else(|| "product".into());
-        let Some(row) = self.store.cards(&[product_id]).await?.into_iter().next() else {
-            return Err(AppError::NotFound("this product".into()));
-        };
-        if !row.in_stock || row.price_minor.is_none() {
-            return Err(AppError::invalid(
-                "quantity",
-                format!("{} cannot be bought right now.", row.title),
-            ));
-        }
+        self.check_buyable(product_id).await?;
         let shopper = self
             .shopper(session, true)
             .await?
