@@ -5,10 +5,6 @@
 //! Times are Unix epochs in `bigint` columns: seconds for `created_at`, milliseconds for
 //! `attempted_at`.
 
-pub mod catalog;
-pub mod reading;
-pub mod shop;
-
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
 
@@ -21,6 +17,11 @@ macro_rules! on_db {
         }
     };
 }
+
+// After `on_db!`, so the submodules can use it.
+pub mod catalog;
+pub mod reading;
+pub mod shop;
 
 /// The statement that opens a write transaction: SQLite takes the write lock up front
 /// (`begin immediate`), so two writers queue on the busy timeout instead of failing midway.

@@ -10,15 +10,6 @@ use crate::db::Database;
 use crate::error::Error;
 use crate::search::{CategoryNode, IndexedProduct};
 
-/// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
 
 #[derive(sqlx::FromRow)]
 struct CategoryRow {
@@ -99,7 +90,7 @@ impl Store {
     /// Every category.
     pub async fn categories(&self) -> Result<Vec<CategoryNode>, Error> {
         const SQL: &str = "select category_id, parent_id, name, path, slug from category";
-        let rows: Vec<CategoryRow> = on_pool!(self.database(), pool => {
+        let rows: Vec<CategoryRow> = on_db!(self.database(), pool => {
             sqlx::query_as(SQL).fetch_all(pool).await?
         });
         Ok(rows
@@ -133,7 +124,7 @@ impl Store {
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();
             sql.push_str(&format!(" where p.product_id in ({})", list.join(",")));
         }
-        let rows: Vec<IndexRow> = on_pool!(self.database(), pool => {
+        let rows: Vec<IndexRow> = on_db!(self.database(), pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });
         Ok(rows
@@ -176,7 +167,7 @@ impl Store {
              p.source_rating_count, p.created_at \
              from product p left join category c on c.category_id = p.category_id \
              where p.product_id > $1 order by p.product_id limit $2";
-        let rows: Vec<ExportProductRow> = on_pool!(self.database(), pool => {
+        let rows: Vec<ExportProductRow> = on_db!(self.database(), pool => {
             sqlx::query_as(SQL).bind(after).bind(limit).fetch_all(pool).await?
         });
         rows.into_iter()
@@ -221,7 +212,7 @@ impl Store {
              from interaction i join shopper s on s.shopper_id = i.shopper_id \
              join product p on p.product_id = i.product_id \
              where i.interaction_id > $1 order by i.interaction_id limit $2";
-        let rows: Vec<ExportInteractionRow> = on_pool!(self.database(), pool => {
+        let rows: Vec<ExportInteractionRow> = on_db!(self.database(), pool => {
             sqlx::query_as(SQL).bind(after).bind(limit).fetch_all(pool).await?
         });
         rows.into_iter()
@@ -258,7 +249,7 @@ impl Store {
              from interaction i join shopper s on s.shopper_id = i.shopper_id \
              left join product p on p.product_id = i.product_id \
              where i.interaction_id > $1 order by i.interaction_id limit $2";
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_as(SQL).bind(after).bind(limit).fetch_all(pool).await?
         }))
     }
@@ -268,14 +259,14 @@ impl Store {
     pub async fn catalog_version(&self) -> Result<(i64, i64, i64), Error> {
         const SQL: &str = "select (select count(*) from product), \
              (select coalesce(max(updated_at), 0) from product), (select count(*) from category)";
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_as(SQL).fetch_one(pool).await?
         }))
     }
 
     /// Whether the catalogue has no product.
     pub async fn catalog_is_empty(&self) -> Result<bool, Error> {
-        let any: Option<i64> = on_pool!(self.database(), pool => {
+        let any: Option<i64> = on_db!(self.database(), pool => {
             sqlx::query_scalar("select product_id from product limit 1")
                 .fetch_optional(pool)
                 .await?
@@ -285,7 +276,7 @@ impl Store {
 
     /// A value from `shop_meta`.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, Error> {
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar("select value from shop_meta where key = $1")
                 .bind(key)
                 .fetch_optional(pool)
@@ -297,7 +288,7 @@ impl Store {
     pub async fn catalog_counts(&self) -> Result<(i64, i64, i64), Error> {
         const SQL: &str = "select (select count(*) from product), (select count(*) from shopper), \
              (select count(*) from interaction)";
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_as(SQL).fetch_one(pool).await?
         }))
     }

@@ -8,15 +8,6 @@ use crate::db::Database;
 use crate::error::Error;
 use curio::InteractionKind;
 
-/// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
 
 /// Inserts one event inside the transaction `$tx`.
 macro_rules! insert_event {
@@ -247,7 +238,7 @@ impl Store {
         }
         // The ids are integers from our own index, formatted by us: no injection.
         let sql = card_sql(&format!("where p.product_id in ({})", id_list(ids)));
-        let rows: Vec<CardRow> = on_pool!(self.database(), pool => {
+        let rows: Vec<CardRow> = on_db!(self.database(), pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });
         let mut by_id: std::collections::HashMap<i64, CardRow> =
@@ -258,11 +249,11 @@ impl Store {
     /// The card and page rows of the product with this SKU.
     pub async fn product_by_sku(&self, sku: &str) -> Result<Option<(CardRow, DetailRow)>, Error> {
         let card_query = card_sql("where p.sku = $1");
-        let card: Option<CardRow> = on_pool!(self.database(), pool => {
+        let card: Option<CardRow> = on_db!(self.database(), pool => {
             sqlx::query_as(&card_query).bind(sku).fetch_optional(pool).await?
         });
         let Some(card) = card else { return Ok(None) };
-        let detail: DetailRow = on_pool!(self.database(), pool => {
+        let detail: DetailRow = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select product_id, description, category_id, attributes from product \
                  where product_id = $1",
@@ -276,7 +267,7 @@ impl Store {
 
     /// A product's in-shop star histogram (index 0 = one star).
     pub async fn histogram(&self, product_id: i64) -> Result<[i64; 5], Error> {
-        let row: Option<(i64, i64, i64, i64, i64)> = on_pool!(self.database(), pool => {
+        let row: Option<(i64, i64, i64, i64, i64)> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select stars_1, stars_2, stars_3, stars_4, stars_5 from product_rating \
                  where product_id = $1",
@@ -291,7 +282,7 @@ impl Store {
     /// The shopper of an account, created on first use.
     pub async fn account_shopper(&self, account_id: i64) -> Result<i64, Error> {
         let now = crate::sessions::unix_secs();
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             // Reads first: most calls find the shopper, and a read takes no write lock.
             let existing: Option<i64> =
                 sqlx::query_scalar("select shopper_id from shopper where account_id = $1")
@@ -319,7 +310,7 @@ impl Store {
     /// A new anonymous shopper (a visitor's first event).
     pub async fn new_visitor(&self) -> Result<i64, Error> {
         let now = crate::sessions::unix_secs();
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar("insert into shopper (created_at) values ($1) returning shopper_id")
                 .bind(now)
                 .fetch_one(pool)
@@ -334,7 +325,7 @@ impl Store {
         if shopper == visitor {
             return Ok(());
         }
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper);
             // Only a visitor (no account, no source key) can be adopted.
@@ -416,7 +407,7 @@ impl Store {
 
     /// Appends one event; durable when this returns.
     pub async fn record_event(&self, event: &NewEvent) -> Result<(), Error> {
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             insert_event!(tx, event);
             tx.commit().await?;
@@ -426,7 +417,7 @@ impl Store {
 
     /// Appends several events in one transaction (a product visit: click then view).
     pub async fn record_events(&self, events: &[NewEvent]) -> Result<(), Error> {
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             for event in events {
                 insert_event!(tx, event);
@@ -438,7 +429,7 @@ impl Store {
 
     /// The text of the shopper's latest search, if any.
     pub async fn last_search(&self, shopper_id: i64) -> Result<Option<String>, Error> {
-        let row: Option<Option<String>> = on_pool!(self.database(), pool => {
+        let row: Option<Option<String>> = on_db!(self.database(), pool => {
             sqlx::query_scalar(
                 "select query from interaction where shopper_id = $1 and kind = 'search' \
                  order by occurred_at desc, interaction_id desc limit 1",
@@ -456,7 +447,7 @@ impl Store {
         shopper_id: i64,
         product_id: i64,
     ) -> Result<(Option<bool>, Option<i32>), Error> {
-        let row: Option<(Option<bool>, Option<i32>)> = on_pool!(self.database(), pool => {
+        let row: Option<(Option<bool>, Option<i32>)> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select liked, stars from opinion where shopper_id = $1 and product_id = $2",
             )
@@ -477,7 +468,7 @@ impl Store {
         event: Option<&NewEvent>,
     ) -> Result<(), Error> {
         let now = crate::sessions::unix_secs();
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             sqlx::query(
@@ -510,7 +501,7 @@ impl Store {
     ) -> Result<[i64; 5], Error> {
         let stars = i32::from(stars.clamp(1, 5));
         let now = crate::sessions::unix_secs();
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: Option<Option<i32>> = sqlx::query_scalar(
@@ -563,7 +554,7 @@ impl Store {
 
     /// The cart as (product id, quantity), oldest line first.
     pub async fn cart_lines(&self, shopper_id: i64) -> Result<Vec<(i64, i32)>, Error> {
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select product_id, quantity from cart_line where shopper_id = $1 \
                  order by added_at, product_id",
@@ -597,7 +588,7 @@ impl Store {
         surface: &str,
     ) -> Result<(), Error> {
         let now = crate::sessions::unix_secs();
-        on_pool!(self.database(), pool => {
+        on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: i32 = sqlx::query_scalar(
@@ -652,7 +643,7 @@ impl Store {
     /// per line, the cart emptied, all in one transaction. Returns the order number.
     pub async fn checkout(&self, shopper_id: i64) -> Result<i64, CheckoutError> {
         let now_ms = now_ms();
-        let order_id = on_pool!(self.database(), pool => {
+        let order_id = on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let lines: Vec<(i64, i32, String, Option<i64>, String, bool)> = sqlx::query_as(
@@ -725,7 +716,7 @@ impl Store {
         shopper_id: i64,
         limit: i64,
     ) -> Result<Vec<(OrderRow, Vec<OrderLineRow>)>, Error> {
-        let orders: Vec<OrderRow> = on_pool!(self.database(), pool => {
+        let orders: Vec<OrderRow> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select shop_order_id, placed_at, total_minor, currency from shop_order \
                  where shopper_id = $1 order by placed_at desc, shop_order_id desc limit $2",
@@ -745,7 +736,7 @@ impl Store {
              where l.shop_order_id in ({}) order by l.shop_order_id, l.title",
             id_list(&ids)
         );
-        let lines: Vec<OrderLineRow> = on_pool!(self.database(), pool => {
+        let lines: Vec<OrderLineRow> = on_db!(self.database(), pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });
         Ok(orders
@@ -763,7 +754,7 @@ impl Store {
 
     /// Products the shopper likes, most recent first.
     pub async fn liked_products(&self, shopper_id: i64, limit: i64) -> Result<Vec<i64>, Error> {
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar(
                 "select product_id from opinion where shopper_id = $1 and liked = $2 \
                  order by updated_at desc, product_id limit $3",
@@ -778,7 +769,7 @@ impl Store {
 
     /// Products the shopper viewed, most recent first.
     pub async fn recently_viewed(&self, shopper_id: i64, limit: i64) -> Result<Vec<i64>, Error> {
-        let rows: Vec<(i64, i64)> = on_pool!(self.database(), pool => {
+        let rows: Vec<(i64, i64)> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select product_id, max(occurred_at) as seen from interaction \
                  where shopper_id = $1 and kind = 'view' and product_id is not null \
@@ -797,7 +788,7 @@ impl Store {
         &self,
         shopper_id: i64,
     ) -> Result<Vec<(String, Option<i64>)>, Error> {
-        Ok(on_pool!(self.database(), pool => {
+        Ok(on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select kind, product_id from interaction where shopper_id = $1 \
                  order by occurred_at, interaction_id",
