@@ -250,14 +250,8 @@ impl SearchIndex {
         };
         let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         writer.delete_all_documents().map_err(search_error)?;
-        for product in products {
-            writer
-                .add_document(self.document(&facts, &product))
-                .map_err(search_error)?;
-            facts.products.insert(product.product_id, product);
-        }
-        writer.commit().map_err(search_error)?;
-        self.reader.reload().map_err(search_error)?;
+        // The new facts are built aside: searches keep reading the old ones meanwhile.
+        self.write_products(&mut writer, &mut facts, products, false)?;
         *self.facts.write().map_err(|_| poisoned())? = facts;
         Ok(())
     }
@@ -274,13 +268,27 @@ impl SearchIndex {
         for category in categories {
             facts.categories.insert(category.category_id, category);
         }
+        self.write_products(&mut writer, &mut facts, products, true)
+    }
+
+    /// Indexes `products` (replacing documents with the same id when `replace`), records
+    /// their facts, commits and makes the result visible to searches.
+    fn write_products(
+        &self,
+        writer: &mut IndexWriter,
+        facts: &mut Facts,
+        products: Vec<IndexedProduct>,
+        replace: bool,
+    ) -> Result<(), Error> {
         for product in products {
-            writer.delete_term(Term::from_field_u64(
-                self.fields.product_id,
-                product.product_id as u64,
-            ));
+            if replace {
+                writer.delete_term(Term::from_field_u64(
+                    self.fields.product_id,
+                    product.product_id as u64,
+                ));
+            }
             writer
-                .add_document(self.document(&facts, &product))
+                .add_document(self.document(facts, &product))
                 .map_err(search_error)?;
             facts.products.insert(product.product_id, product);
         }

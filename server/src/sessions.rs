@@ -219,6 +219,14 @@ pub fn unix_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// Unix milliseconds now (event times, throttle windows).
+pub fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use crate::error::Error;
 use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::sessions::{SessionAuth, AUTH_KEY};
-use crate::store::shop::{now_ms, CardRow, CartChange, CheckoutError, NewEvent};
+use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
 use crate::store::Store;
 
 /// The session key holding an anonymous visitor's shopper id.
@@ -275,7 +275,7 @@ impl Shop for ShopService {
                     kind: InteractionKind::Search,
                     value: Some(outcome.total as f32),
                     query: Some(query.q.clone()),
-                    at_ms: now_ms(),
+                    at_ms: crate::sessions::unix_millis(),
                     surface: Some("search".into()),
                     model: None,
                     request_id: None,

@@ -11,7 +11,7 @@ use app::auth::User;
 use app::error::AppError;
 use async_trait::async_trait;
 
-use crate::sessions::{unix_secs, SessionAuth, SessionPolicy, AUTH_KEY};
+use crate::sessions::{unix_millis, unix_secs, SessionAuth, SessionPolicy, AUTH_KEY};
 use crate::store::{AccountRow, CreateAccountError, Store};
 use hashing::PasswordHasher;
 use throttle::{Subjects, ThrottlePolicy};
@@ -87,13 +87,6 @@ fn user_of(row: AccountRow) -> User {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[async_trait]
 impl Accounts for AccountService {
     #[tracing::instrument(skip_all)]
@@ -108,7 +101,7 @@ impl Accounts for AccountService {
         // Every registration costs a hash and can probe for taken emails: limit them per
         // address before doing any work.
         let subjects = Subjects::register(&self.throttle, client_ip);
-        throttle::begin(&self.store, &self.throttle, subjects, now_ms()).await??;
+        throttle::begin(&self.store, &self.throttle, subjects, unix_millis()).await??;
         let email = policy::normalize_email(&email)?;
         let display_name = policy::normalize_display_name(&display_name)?;
         policy::check_new_password(&password, &email)?;
@@ -138,7 +131,8 @@ impl Accounts for AccountService {
         // A malformed email is just another account that does not exist.
         let email = policy::normalize_email(&email).ok();
         let subjects = Subjects::log_in(&self.throttle, email.as_deref(), client_ip);
-        let attempt = throttle::begin(&self.store, &self.throttle, subjects, now_ms()).await??;
+        let attempt =
+            throttle::begin(&self.store, &self.throttle, subjects, unix_millis()).await??;
 
         let row = match &email {
             Some(email) => self.store.account_by_email(email).await?,

@@ -402,8 +402,8 @@ impl CatalogWriter {
         self.flush().await?;
         on_tx!(self.tx, tx => {
             let mut tx = tx;
-            for sql in REBUILD_RATINGS {
-                sqlx::query(sql).execute(&mut *tx).await?;
+            for sql in recount_ratings(None) {
+                sqlx::query(&sql).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -411,16 +411,28 @@ impl CatalogWriter {
     }
 }
 
-/// Recomputes every product's star histogram from the shoppers' current ratings.
-const REBUILD_RATINGS: [&str; 2] = [
-    "delete from product_rating",
-    "insert into product_rating (product_id, stars_1, stars_2, stars_3, stars_4, stars_5) \
-     select product_id, \
-     sum(case when stars = 1 then 1 else 0 end), sum(case when stars = 2 then 1 else 0 end), \
-     sum(case when stars = 3 then 1 else 0 end), sum(case when stars = 4 then 1 else 0 end), \
-     sum(case when stars = 5 then 1 else 0 end) \
-     from opinion where stars is not null group by product_id",
-];
+/// The statements that recompute star histograms from the shoppers' current ratings:
+/// of every product, or of the products in `ids` (a comma-separated list of our own ids).
+pub(super) fn recount_ratings(ids: Option<&str>) -> [String; 2] {
+    let only = ids
+        .map(|ids| format!(" and product_id in ({ids})"))
+        .unwrap_or_default();
+    let delete = match ids {
+        Some(ids) => format!("delete from product_rating where product_id in ({ids})"),
+        None => "delete from product_rating".to_string(),
+    };
+    [
+        delete,
+        format!(
+            "insert into product_rating (product_id, stars_1, stars_2, stars_3, stars_4, \
+             stars_5) select product_id, \
+             sum(case when stars = 1 then 1 else 0 end), sum(case when stars = 2 then 1 else 0 end), \
+             sum(case when stars = 3 then 1 else 0 end), sum(case when stars = 4 then 1 else 0 end), \
+             sum(case when stars = 5 then 1 else 0 end) \
+             from opinion where stars is not null{only} group by product_id"
+        ),
+    ]
+}
 
 /// A URL-safe slug of a category path: lower-case ASCII words joined by dashes.
 pub fn slugify(text: &str) -> String {

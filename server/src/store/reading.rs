@@ -10,7 +10,6 @@ use crate::db::Database;
 use crate::error::Error;
 use crate::search::{CategoryNode, IndexedProduct};
 
-
 #[derive(sqlx::FromRow)]
 struct CategoryRow {
     category_id: i64,
@@ -73,6 +72,24 @@ pub(crate) const STARS_SUM: &str =
 /// See [`STARS_SUM`].
 pub(crate) const STARS_COUNT: &str = "(r.stars_1 + r.stars_2 + r.stars_3 + r.stars_4 + r.stars_5)";
 
+/// Sum of stars and number of ratings of a product: the shop's own ratings plus the
+/// source's published average, weighed by its review count (one when the count is absent).
+/// Cards, the product page and the search index all read ratings through this.
+pub fn rating_totals(
+    source_rating: Option<f32>,
+    source_count: Option<i64>,
+    stars_sum: Option<i64>,
+    stars_count: Option<i64>,
+) -> (f64, i64) {
+    let (mut sum, mut count) = (stars_sum.unwrap_or(0) as f64, stars_count.unwrap_or(0));
+    if let Some(average) = source_rating {
+        let n = source_count.unwrap_or(1).max(1);
+        sum += f64::from(average) * n as f64;
+        count += n;
+    }
+    (sum, count)
+}
+
 /// The key a shopper is exported under: its source key, or one made from its id.
 pub fn shopper_key(
     shopper_id: i64,
@@ -130,15 +147,12 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                // As on the cards (CardRow::rating): a published average without a count
-                // weighs as one rating.
-                let source_count = r.source_rating_count.unwrap_or(1).max(1);
-                let source_sum = r.source_rating.map_or(0.0, f64::from) * source_count as f64;
-                let (source_sum, source_count) = if r.source_rating.is_some() {
-                    (source_sum, source_count)
-                } else {
-                    (0.0, 0)
-                };
+                let (rating_sum, rating_count) = rating_totals(
+                    r.source_rating,
+                    r.source_rating_count,
+                    r.stars_sum,
+                    r.stars_count,
+                );
                 IndexedProduct {
                     product_id: r.product_id,
                     title: r.title,
@@ -146,8 +160,8 @@ impl Store {
                     brand: r.brand,
                     category_id: r.category_id,
                     price_minor: r.price_minor,
-                    rating_sum: source_sum + r.stars_sum.unwrap_or(0) as f64,
-                    rating_count: source_count + r.stars_count.unwrap_or(0),
+                    rating_sum,
+                    rating_count,
                     created_at: r.created_at,
                     in_stock: r.in_stock,
                     popularity: r.popularity.unwrap_or(0),

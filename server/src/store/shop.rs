@@ -8,7 +8,6 @@ use crate::db::Database;
 use crate::error::Error;
 use curio::InteractionKind;
 
-
 /// Inserts one event inside the transaction `$tx`.
 macro_rules! insert_event {
     ($tx:expr, $e:expr) => {
@@ -85,7 +84,7 @@ impl NewEvent {
             kind,
             value: None,
             query: None,
-            at_ms: now_ms(),
+            at_ms: crate::sessions::unix_millis(),
             surface: Some(surface.to_string()),
             model: None,
             request_id: None,
@@ -97,14 +96,6 @@ impl NewEvent {
         self.value = Some(value);
         self
     }
-}
-
-/// Unix milliseconds now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// A product card's row.
@@ -139,15 +130,12 @@ pub struct CardRow {
 impl CardRow {
     /// The combined average rating and count (published and in-shop), if any.
     pub fn rating(&self) -> Option<(f64, i64)> {
-        let (mut sum, mut count) = (
-            self.stars_sum.unwrap_or(0) as f64,
-            self.stars_count.unwrap_or(0),
+        let (sum, count) = super::reading::rating_totals(
+            self.source_rating,
+            self.source_rating_count,
+            self.stars_sum,
+            self.stars_count,
         );
-        if let Some(r) = self.source_rating {
-            let n = self.source_rating_count.unwrap_or(1).max(1);
-            sum += f64::from(r) * n as f64;
-            count += n;
-        }
         (count > 0).then(|| (sum / count as f64, count))
     }
 }
@@ -382,23 +370,9 @@ impl Store {
                 .await?;
             if !touched.is_empty() {
                 // Two ratings of one product became one: recount those histograms.
-                let list = id_list(&touched);
-                sqlx::query(&format!("delete from product_rating where product_id in ({list})"))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(&format!(
-                    "insert into product_rating (product_id, stars_1, stars_2, stars_3, stars_4, \
-                     stars_5) select product_id, \
-                     sum(case when stars = 1 then 1 else 0 end), \
-                     sum(case when stars = 2 then 1 else 0 end), \
-                     sum(case when stars = 3 then 1 else 0 end), \
-                     sum(case when stars = 4 then 1 else 0 end), \
-                     sum(case when stars = 5 then 1 else 0 end) \
-                     from opinion where stars is not null and product_id in ({list}) \
-                     group by product_id"
-                ))
-                .execute(&mut *tx)
-                .await?;
+                for sql in super::catalog::recount_ratings(Some(&id_list(&touched))) {
+                    sqlx::query(&sql).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
         });
@@ -642,7 +616,7 @@ impl Store {
     /// Turns the cart into an order: order and lines at today's prices, a `purchase` event
     /// per line, the cart emptied, all in one transaction. Returns the order number.
     pub async fn checkout(&self, shopper_id: i64) -> Result<i64, CheckoutError> {
-        let now_ms = now_ms();
+        let now_ms = crate::sessions::unix_millis();
         let order_id = on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
