@@ -112,8 +112,16 @@ pub struct Dataset {
 impl Dataset {
     /// Builds a dataset from events, weighting each with the default weights.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
-        let mut users = IdMap::new();
-        let mut items = IdMap::new();
+        Self::from_events_with(IdMap::new(), IdMap::new(), events)
+    }
+
+    /// Like [`Dataset::from_events`], starting from id maps that may already hold users
+    /// and items without events (a catalogue's untouched products keep their indices).
+    pub fn from_events_with<'a>(
+        mut users: IdMap,
+        mut items: IdMap,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Self {
         let mut timed = Vec::new();
         let mut excluded: Vec<Vec<u32>> = Vec::new();
         for event in events {
@@ -130,6 +138,7 @@ impl Dataset {
                 excluded[u as usize].push(i);
             }
         }
+        excluded.resize(excluded.len().max(users.len()), Vec::new());
         let mut data = Self::from_timed(users, items, &timed);
         for (u, list) in excluded.into_iter().enumerate() {
             let mut list = list;

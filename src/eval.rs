@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::metrics::{catalogue_coverage, intra_list_diversity, novelty, RankingMetrics};
 use crate::recommender::{recommend, Exclusions, Recommender};
+use crate::topk::top_k;
 
 /// A train set and, per training user, the held-out items that count as relevant.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct Split {
     pub train: Dataset,
     /// Per user index, the held-out items.
     pub test: Vec<Vec<u32>>,
+    /// When set, only these items are ranked (sorted): the cold-start protocol ranks the
+    /// held-out products among themselves.
+    pub candidates: Option<Vec<u32>>,
 }
 
 /// Random stratified split per user (the Microsoft Recommenders protocol uses 0.75): each
@@ -73,14 +77,52 @@ pub fn explicit_split(train: Dataset, test_pairs: &[(u32, u32)]) -> Split {
             list.push(item);
         }
     }
-    Split { train, test }
+    Split {
+        train,
+        test,
+        candidates: None,
+    }
+}
+
+/// Cold start: a seeded share of the items that have interactions is held out entirely
+/// (every interaction with them leaves training; their features stay), and each user who
+/// interacted with one is asked to rank the held-out items among themselves. A model that
+/// needs interactions to know an item cannot tell them apart; one that reads features can.
+pub fn cold_start_split(data: &Dataset, item_share: f64, seed: u64) -> Split {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let popularity = data.item_popularity();
+    let mut items: Vec<u32> = (0..data.n_items() as u32)
+        .filter(|&i| popularity[i as usize] > 0)
+        .collect();
+    items.shuffle(&mut rng);
+    let n_cold = ((items.len() as f64 * item_share).round() as usize).min(items.len());
+    let mut cold: Vec<u32> = items[..n_cold].to_vec();
+    cold.sort_unstable();
+    let mut train = Vec::with_capacity(data.matrix.nnz());
+    let mut test = vec![Vec::new(); data.n_users()];
+    for user in 0..data.n_users() as u32 {
+        for (item, weight, time) in data.user_events(user) {
+            if cold.binary_search(&item).is_ok() {
+                test[user as usize].push(item);
+            } else {
+                train.push((user, item, weight, time));
+            }
+        }
+    }
+    let mut split = split_from(data, &train, test);
+    split.candidates = Some(cold);
+    split
 }
 
 fn split_from(data: &Dataset, train: &[(u32, u32, f32, i64)], test: Vec<Vec<u32>>) -> Split {
     let mut train = Dataset::from_timed(data.users.clone(), data.items.clone(), train);
     train.excluded = data.excluded.clone();
     train.features = data.features.clone();
-    Split { train, test }
+    Split {
+        train,
+        test,
+        candidates: None,
+    }
 }
 
 /// Results of one model on one split.
@@ -114,13 +156,46 @@ pub fn evaluate(model: &dyn Recommender, split: &Split, k: usize) -> Report {
         seen: true,
         bought_or_disliked: false,
     };
+    let allowed: Option<(Vec<bool>, Vec<u32>, Vec<u32>)> = split.candidates.as_ref().map(|items| {
+        let n = split.train.n_items();
+        let mut allowed = vec![false; n];
+        for &item in items {
+            if let Some(slot) = allowed.get_mut(item as usize) {
+                *slot = true;
+            }
+        }
+        let mut item_at: Vec<u32> = (0..n as u32).collect();
+        item_at.shuffle(&mut ChaCha8Rng::seed_from_u64(0xC01D));
+        let mut position = vec![0u32; n];
+        for (p, &item) in item_at.iter().enumerate() {
+            position[item as usize] = p as u32;
+        }
+        (allowed, position, item_at)
+    });
     let results: Vec<(RankingMetrics, Vec<u32>)> = users
         .par_iter()
         .map(|&user| {
-            let ranked: Vec<u32> = recommend(model, &split.train, user, k, exclusions)
-                .into_iter()
-                .map(|(item, _)| item)
-                .collect();
+            let ranked: Vec<u32> = match &allowed {
+                None => recommend(model, &split.train, user, k, exclusions)
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect(),
+                Some((allowed, position, item_at)) => {
+                    let mut scores = vec![0.0f32; split.train.n_items()];
+                    model.score_user(&split.train, user, &mut scores);
+                    // Ties are broken by a seeded random order, not by index: an id map
+                    // numbers items in order of first appearance, which favours popular
+                    // ones and would reward a model for saying nothing.
+                    let mut shuffled = vec![f32::NEG_INFINITY; scores.len()];
+                    for (item, &score) in scores.iter().enumerate() {
+                        shuffled[position[item] as usize] = score;
+                    }
+                    top_k(&shuffled, k, |p| !allowed[item_at[p as usize] as usize])
+                        .into_iter()
+                        .map(|(p, _)| item_at[p as usize])
+                        .collect()
+                }
+            };
             let relevant: HashSet<u32> = split.test[user as usize].iter().copied().collect();
             (RankingMetrics::of(&ranked, &relevant, k), ranked)
         })
@@ -165,6 +240,30 @@ mod tests {
         );
         assert_eq!(split.train.user_items(0).0, &[0, 2]);
         assert_eq!(split.train.user_items(1).0, &[3]);
+    }
+
+    #[test]
+    fn cold_start_holds_items_out_entirely() {
+        let triples: Vec<(u32, u32, f32)> = (0..6)
+            .flat_map(|u| (0..10).map(move |i| (u, i, 1.0)))
+            .collect();
+        let data = Dataset::from_dense(6, 10, &triples);
+        let split = cold_start_split(&data, 0.3, 5);
+        let cold = split.candidates.clone().unwrap();
+        assert_eq!(cold.len(), 3);
+        assert_eq!(
+            split.train.n_items(),
+            10,
+            "held-out items stay in the id map"
+        );
+        let popularity = split.train.item_popularity();
+        for &item in &cold {
+            assert_eq!(popularity[item as usize], 0, "no training interaction");
+        }
+        for user in 0..6 {
+            assert_eq!(split.test[user], cold, "every user touched every item here");
+        }
+        assert_eq!(cold_start_split(&data, 0.3, 5).candidates, Some(cold));
     }
 
     fn ids(n: usize) -> crate::data::IdMap {

@@ -14,6 +14,7 @@ pub mod interaction;
 pub mod metrics;
 pub mod models;
 pub mod movielens;
+pub mod neural;
 pub mod recommender;
 pub mod topk;
 pub mod vector;

@@ -69,6 +69,17 @@ pub trait Recommender: Send + Sync {
     /// Learns from `data`.
     fn fit(&mut self, data: &Dataset) -> Result<(), EngineError>;
 
+    /// Learns from `data`, reporting each training epoch to `progress`. Models trained in
+    /// epochs (the neural ones) report; the others just fit.
+    fn fit_with_progress(
+        &mut self,
+        data: &Dataset,
+        progress: crate::neural::Progress<'_>,
+    ) -> Result<(), EngineError> {
+        let _ = progress;
+        self.fit(data)
+    }
+
     /// Writes a score for every item into `scores` (length = number of items), for a
     /// shopper with this history.
     fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]);

@@ -26,6 +26,8 @@ pub enum Command {
     Migrate,
     /// Evaluate recommendation models offline on a split of interaction data.
     Eval(crate::eval_cmd::EvalArgs),
+    /// Train a neural model (NeuMF or two-tower) and write it to a file.
+    Train(crate::train_cmd::TrainArgs),
     /// Import products and interactions from data files (one transaction; re-runnable).
     Import(crate::import_cmd::ImportArgs),
     /// Write the catalogue and the interaction log as JSON lines.

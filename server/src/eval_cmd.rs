@@ -7,17 +7,20 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use curio::data::{Dataset, IdMap};
-use curio::eval::{evaluate, explicit_split, leave_last_out, stratified_split, Report, Split};
+use curio::eval::{
+    cold_start_split, evaluate, explicit_split, leave_last_out, stratified_split, Report, Split,
+};
 use curio::models::{
     Als, AlsConfig, Bpr, BprConfig, Content, ContentConfig, Ease, EaseConfig, ItemKnn,
     ItemKnnConfig, Popularity, Trending, TrendingConfig, UserKnn, UserKnnConfig,
 };
 use curio::movielens::{attach_features, implicit_dataset, read_genres, read_items, read_ratings};
+use curio::neural::{EpochReport, NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
 use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 8] = [
+pub const MODELS: [&str; 10] = [
     "popularity",
     "trending",
     "item-knn",
@@ -26,14 +29,24 @@ pub const MODELS: [&str; 8] = [
     "als",
     "bpr",
     "content",
+    "neumf",
+    "two-tower",
 ];
 
 /// Arguments of `curio eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
     /// A MovieLens directory holding `u.data` (e.g. ../shared/datasets/ml-100k).
-    #[arg(long, conflicts_with_all = ["train", "test"], required_unless_present = "train")]
+    #[arg(
+        long,
+        conflicts_with_all = ["train", "test", "demo"],
+        required_unless_present_any = ["train", "demo"]
+    )]
     pub movielens: Option<PathBuf>,
+    /// The shop's generated default catalogue and shoppers (the data a fresh shop starts
+    /// with), with product features.
+    #[arg(long, conflicts_with_all = ["train", "test"])]
+    pub demo: bool,
     /// Training pairs: tab-separated `user<TAB>item` lines (further columns are ignored).
     #[arg(long, requires = "test")]
     pub train: Option<PathBuf>,
@@ -46,6 +59,9 @@ pub struct EvalArgs {
     /// Share of each user's items that trains (stratified protocol).
     #[arg(long, default_value_t = 0.75)]
     pub ratio: f64,
+    /// Share of the items held out entirely (cold-start protocol).
+    #[arg(long, default_value_t = 0.2)]
+    pub cold_items: f64,
     /// Seed of the split and of every model.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -75,6 +91,9 @@ pub enum Protocol {
     Stratified,
     /// Each user's latest item is held out.
     LeaveLastOut,
+    /// A share of the items (`--cold-items`) is held out entirely; each user who touched
+    /// one ranks the held-out items among themselves.
+    ColdStart,
 }
 
 /// One model's line of results.
@@ -102,6 +121,14 @@ pub struct Results {
 
 /// Runs the evaluation, prints the table, writes the JSON if asked.
 pub fn run(args: &EvalArgs) -> Result<Results, String> {
+    run_with(args, &mut |_| {})
+}
+
+/// [`run`], reporting the neural models' epochs to `progress`.
+pub fn run_with(
+    args: &EvalArgs,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<Results, String> {
     let params = load_params(args)?;
     // Check model names and parameters before reading any data.
     let named = args.models.iter().flatten().map(String::as_str);
@@ -129,7 +156,9 @@ pub fn run(args: &EvalArgs) -> Result<Results, String> {
     let mut rows = Vec::new();
     for mut model in models {
         let start = Instant::now();
-        model.fit(&split.train).map_err(|e| e.to_string())?;
+        model
+            .fit_with_progress(&split.train, progress)
+            .map_err(|e| e.to_string())?;
         let fit_seconds = start.elapsed().as_secs_f64();
         let report = evaluate(model.as_ref(), &split, args.k);
         rows.push(Row {
@@ -191,7 +220,12 @@ fn print_table(results: &Results, k: usize) {
 
 /// The hyper-parameter tables: the TOML file, then the `--set` overrides.
 fn load_params(args: &EvalArgs) -> Result<toml::Table, String> {
-    let mut table = match &args.params {
+    parse_params(args.params.as_deref(), &args.overrides)
+}
+
+/// Hyper-parameter tables from an optional TOML file and `MODEL.KEY=VALUE` overrides.
+pub fn parse_params(file: Option<&Path>, overrides: &[String]) -> Result<toml::Table, String> {
+    let mut table = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -200,7 +234,7 @@ fn load_params(args: &EvalArgs) -> Result<toml::Table, String> {
         }
         None => toml::Table::new(),
     };
-    for item in &args.overrides {
+    for item in overrides {
         let (key, value) = item
             .split_once('=')
             .ok_or_else(|| format!("--set {item:?}: expected MODEL.KEY=VALUE"))?;
@@ -270,6 +304,20 @@ pub fn build_model(
             }
             Box::new(Bpr::new(cfg))
         }
+        "neumf" => {
+            let mut cfg = config::<NeuMfConfig>(name, params)?;
+            if params.and_then(|p| p.get("seed")).is_none() {
+                cfg.seed = seed;
+            }
+            Box::new(NeuMf::new(cfg))
+        }
+        "two-tower" => {
+            let mut cfg = config::<TwoTowerConfig>(name, params)?;
+            if params.and_then(|p| p.get("seed")).is_none() {
+                cfg.seed = seed;
+            }
+            Box::new(TwoTower::new(cfg))
+        }
         other => {
             return Err(format!(
                 "unknown model {other:?}; known: {}",
@@ -279,27 +327,46 @@ pub fn build_model(
     })
 }
 
-fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
-    if let Some(dir) = &args.movielens {
-        let path = dir.join("u.data");
-        let file = std::fs::File::open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
+/// Loads a MovieLens directory: `u.data` as implicit feedback, and titles and genres
+/// from `u.item` and `u.genre` when they are there.
+pub fn load_movielens(dir: &Path) -> Result<Dataset, String> {
+    let path = dir.join("u.data");
+    let file =
+        std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let mut data = implicit_dataset(&ratings);
+    let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
+    if item_path.exists() && genre_path.exists() {
+        let open = |p: &Path| {
+            std::fs::File::open(p)
+                .map(BufReader::new)
+                .map_err(|e| format!("cannot open {}: {e}", p.display()))
+        };
+        let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
             .map_err(|e| e.to_string())?;
-        let mut data = implicit_dataset(&ratings);
-        let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
-        if item_path.exists() && genre_path.exists() {
-            let open = |p: &Path| {
-                std::fs::File::open(p)
-                    .map(BufReader::new)
-                    .map_err(|e| format!("cannot open {}: {e}", p.display()))
-            };
-            let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
-                .map_err(|e| e.to_string())?;
-            let items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
-                .map_err(|e| e.to_string())?;
-            attach_features(&mut data, items);
-        }
+        let items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        attach_features(&mut data, items);
+    }
+    Ok(data)
+}
+
+/// The generated default shop's data (the same seed and sizes a fresh shop starts with).
+pub fn load_demo() -> Dataset {
+    curio::demo::generate(&curio::demo::DemoConfig::default()).dataset()
+}
+
+fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
+    let source = match (&args.movielens, args.demo) {
+        (Some(dir), _) => Some((
+            load_movielens(dir)?,
+            dir.join("u.data").display().to_string(),
+        )),
+        (None, true) => Some((load_demo(), "generated default shop".to_string())),
+        (None, false) => None,
+    };
+    if let Some((data, name)) = source {
         return Ok(match args.protocol {
             Protocol::Stratified => {
                 if !(0.0..1.0).contains(&args.ratio) || args.ratio == 0.0 {
@@ -311,17 +378,29 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
                 (
                     stratified_split(&data, args.ratio, args.seed),
                     format!(
-                        "{}: stratified split {} (seed {})",
-                        path.display(),
-                        args.ratio,
-                        args.seed
+                        "{name}: stratified split {} (seed {})",
+                        args.ratio, args.seed
                     ),
                 )
             }
-            Protocol::LeaveLastOut => (
-                leave_last_out(&data),
-                format!("{}: leave-last-out", path.display()),
-            ),
+            Protocol::LeaveLastOut => (leave_last_out(&data), format!("{name}: leave-last-out")),
+            Protocol::ColdStart => {
+                if !(0.0..1.0).contains(&args.cold_items) || args.cold_items == 0.0 {
+                    return Err(format!(
+                        "--cold-items must be between 0 and 1, got {}",
+                        args.cold_items
+                    ));
+                }
+                let split = cold_start_split(&data, args.cold_items, args.seed);
+                let n = split.candidates.as_ref().map_or(0, Vec::len);
+                (
+                    split,
+                    format!(
+                        "{name}: cold start, {n} items held out ({} of those with interactions, seed {}), ranked among themselves",
+                        args.cold_items, args.seed
+                    ),
+                )
+            }
         });
     }
     let (train_path, test_path) = match (&args.train, &args.test) {

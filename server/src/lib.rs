@@ -14,6 +14,7 @@ pub mod seed;
 pub mod sessions;
 pub mod shop;
 pub mod store;
+pub mod train_cmd;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -17,7 +17,12 @@ async fn main() -> std::process::ExitCode {
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(&cli.config).await,
-        Command::Eval(args) => server::eval_cmd::run(&args)
+        Command::Eval(args) => {
+            server::eval_cmd::run_with(&args, &mut server::train_cmd::epoch_reporter())
+                .map(|_| ())
+                .map_err(server::error::Error::Command)
+        }
+        Command::Train(args) => server::train_cmd::run(&args)
             .map(|_| ())
             .map_err(server::error::Error::Command),
         Command::Import(args) => match open_store(&cli.config).await {

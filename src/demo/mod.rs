@@ -132,6 +132,48 @@ impl DemoShop {
     }
 }
 
+impl DemoShop {
+    /// The shop as the engine sees it: every product (touched or not) in catalogue order
+    /// with its features, every shopper in order, events weighted as usual (searches are
+    /// not about one product and are left out).
+    pub fn dataset(&self) -> crate::data::Dataset {
+        use crate::data::{Event, IdMap, ItemFeatures};
+        let mut items = IdMap::new();
+        for product in &self.products {
+            items.get_or_insert(&product.sku);
+        }
+        let mut users = IdMap::new();
+        for shopper in &self.shoppers {
+            users.get_or_insert(&shopper.key);
+        }
+        let events: Vec<Event> = self
+            .events
+            .iter()
+            .filter(|e| e.kind != crate::interaction::InteractionKind::Search)
+            .map(|e| Event {
+                user: e.user.clone(),
+                item: e.sku.clone(),
+                kind: e.kind,
+                value: e.value,
+                time: e.at_ms.div_euclid(1000),
+            })
+            .collect();
+        let mut data = crate::data::Dataset::from_events_with(users, items, &events);
+        data.features = self
+            .products
+            .iter()
+            .map(|p| ItemFeatures {
+                title: p.title.clone(),
+                description: p.description.clone().unwrap_or_default(),
+                categories: p.category.clone(),
+                brand: p.brand.clone(),
+                price_minor: p.price_minor,
+            })
+            .collect();
+        data
+    }
+}
+
 /// A shopper's utility for a product: brand affinity, price match, quality and a little
 /// popularity. From -2 (a poor fit) to 3.5 (a perfect one).
 pub(crate) fn utility(

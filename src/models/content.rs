@@ -56,7 +56,7 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Price band boundaries: `bands - 1` quantiles of the known prices.
-fn band_edges(features: &[ItemFeatures], bands: usize) -> Vec<i64> {
+pub(crate) fn band_edges(features: &[ItemFeatures], bands: usize) -> Vec<i64> {
     let mut prices: Vec<i64> = features.iter().filter_map(|f| f.price_minor).collect();
     prices.sort_unstable();
     if prices.is_empty() || bands < 2 {
@@ -68,7 +68,11 @@ fn band_edges(features: &[ItemFeatures], bands: usize) -> Vec<i64> {
 }
 
 /// The weighted terms of one item.
-fn terms(item: &ItemFeatures, config: &ContentConfig, edges: &[i64]) -> HashMap<String, f32> {
+pub(crate) fn terms(
+    item: &ItemFeatures,
+    config: &ContentConfig,
+    edges: &[i64],
+) -> HashMap<String, f32> {
     let mut tf: HashMap<String, f32> = HashMap::new();
     for word in words(&item.title) {
         *tf.entry(word).or_default() += config.title_weight;
