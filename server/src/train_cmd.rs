@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use clap::ValueEnum;
 use curio::neural::EpochReport;
-use curio::Recommender;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::eval_cmd::{build_model, load_demo, load_movielens, parse_params};
@@ -207,5 +206,95 @@ pub fn epoch_reporter() -> impl FnMut(&EpochReport) {
                 r.loss, r.best_epoch, r.seconds
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    fn args(list: &[&str]) -> TrainArgs {
+        Cli::parse_from(std::iter::once("train").chain(list.iter().copied())).train
+    }
+
+    #[test]
+    fn trains_writes_checkpoints_and_a_loadable_model() {
+        let dir = std::env::temp_dir().join(format!("curio-train-{}", std::process::id()));
+        let data = dir.join("ml");
+        std::fs::create_dir_all(&data).unwrap();
+        // 40 users over 30 items, two tastes; MovieLens `u.data` lines.
+        let mut lines = String::new();
+        for user in 1..=40 {
+            let base = if user <= 20 { 1 } else { 16 };
+            for k in 0..8 {
+                let item = base + (user * 3 + k * 2) % 15;
+                lines.push_str(&format!("{user}\t{item}\t4\t{}\n", 1000 + k));
+            }
+        }
+        std::fs::write(data.join("u.data"), lines).unwrap();
+        let out = dir.join("neumf.bin");
+        let checkpoints = dir.join("checkpoints");
+        let trained = run(&args(&[
+            "--model",
+            "neumf",
+            "--movielens",
+            data.to_str().unwrap(),
+            "--set",
+            "neumf.epochs=3",
+            "--set",
+            "neumf.batch_size=64",
+            "--checkpoints",
+            checkpoints.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert!(!trained.epochs.is_empty() && trained.epochs.len() <= 3);
+        let model = curio::neural::NeuMf::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(
+            model.config().epochs,
+            3,
+            "the configuration is saved with the weights"
+        );
+        assert_eq!(
+            model.config().checkpoint_dir.as_deref(),
+            Some(checkpoints.as_path())
+        );
+        let best = trained.epochs.last().unwrap().best_epoch;
+        assert!(checkpoints.join(format!("neumf-epoch-{best}.bin")).exists());
+
+        // A backend this build lacks is refused with the feature to build.
+        let err = run(&args(&[
+            "--model",
+            "two-tower",
+            "--movielens",
+            data.to_str().unwrap(),
+            "--backend",
+            "cuda",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        if !cfg!(feature = "cuda") {
+            assert!(err.unwrap_err().contains("--features cuda"));
+        }
+        // Parameters for another model are an error, not silently ignored.
+        let err = run(&args(&[
+            "--model",
+            "neumf",
+            "--movielens",
+            data.to_str().unwrap(),
+            "--set",
+            "als.factors=3",
+        ]))
+        .unwrap_err();
+        assert!(err.contains("this run trains \"neumf\""), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -76,10 +76,6 @@ pub struct TwoTowerConfig {
     pub learning_rate: f64,
     /// Validation share of each user's items for early stopping (0: none).
     pub validation: f64,
-    /// Share of the items kept out of training entirely, on which the weight of the
-    /// token match for products without interactions is chosen (0: use the learned
-    /// weight). Those items are served from their features until the next training.
-    pub cold_validation: f64,
     /// Epochs without a better validation NDCG@10 before stopping.
     pub patience: usize,
     /// Validation users scored per epoch, at most.
@@ -108,7 +104,6 @@ impl Default for TwoTowerConfig {
             batch_size: 1024,
             learning_rate: 5e-3,
             validation: 0.1,
-            cold_validation: 0.1,
             patience: 4,
             validation_users: 1000,
             seed: 42,
@@ -548,36 +543,6 @@ struct Saved {
     n_users: usize,
     best_epoch: usize,
     validation_ndcg: Option<f64>,
-    /// The token-match weight for items without interactions, chosen on pseudo-cold
-    /// items (logit units); `None`: the learned weight.
-    cold_wide: Option<f32>,
-}
-
-/// Items kept out of training entirely, and who had them.
-struct PseudoCold {
-    train: Dataset,
-    /// Sorted.
-    items: Vec<u32>,
-    /// Per user, their pseudo-cold items.
-    relevant: Vec<Vec<u32>>,
-}
-
-impl PseudoCold {
-    fn new(data: &Dataset, share: f64, seed: u64) -> Self {
-        if share <= 0.0 {
-            return Self {
-                train: data.clone(),
-                items: Vec::new(),
-                relevant: vec![Vec::new(); data.n_users()],
-            };
-        }
-        let split = crate::eval::cold_start_split(data, share, seed ^ 0xC0FFEE);
-        Self {
-            items: split.candidates.unwrap_or_default(),
-            relevant: split.test,
-            train: split.train,
-        }
-    }
 }
 
 /// The two-tower recommender.
@@ -654,8 +619,7 @@ impl TwoTower {
             config.validation_users,
             config.seed,
         );
-        let cold = PseudoCold::new(&holdout.train, config.cold_validation, config.seed);
-        let train = &cold.train;
+        let train = &holdout.train;
         let histories: Vec<Vec<(u32, f32)>> = (0..n_users as u32)
             .map(|u| recent_history(train, u))
             .collect();
@@ -814,7 +778,6 @@ impl TwoTower {
                         n_users,
                         best_epoch: epoch,
                         validation_ndcg: v,
-                        cold_wide: None,
                     };
                     checkpoint = Some(write_checkpoint(
                         dir,
@@ -842,7 +805,7 @@ impl TwoTower {
         // Items without training interactions (new, held out, or seen only in the
         // validation split) have an untrained id embedding: they are served by features.
         (self.item_vectors, self.item_priors) = weights.item_matrix(&vocabulary, &warm);
-        let mut saved = Saved {
+        self.saved = Some(Saved {
             config,
             vocabulary,
             weights,
@@ -850,88 +813,8 @@ impl TwoTower {
             n_users,
             best_epoch: stop.best_epoch,
             validation_ndcg: ndcg,
-            cold_wide: None,
-        };
-        saved.cold_wide = self.calibrate_cold(&saved, &cold, &histories);
-        self.saved = Some(saved);
+        });
         Ok(())
-    }
-
-    /// Chooses the token-match weight for products without interactions: the one whose
-    /// ranking of the pseudo-cold items, for the users who had them, has the best mean
-    /// NDCG@20 (a grid; ties to the smaller weight).
-    fn calibrate_cold(
-        &self,
-        saved: &Saved,
-        cold: &PseudoCold,
-        histories: &[Vec<(u32, f32)>],
-    ) -> Option<f32> {
-        const GRID: [f32; 10] = [0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0];
-        if cold.items.len() < 2 {
-            return None;
-        }
-        let mut users: Vec<u32> = (0..cold.relevant.len() as u32)
-            .filter(|&u| !cold.relevant[u as usize].is_empty())
-            .collect();
-        users.shuffle(&mut rng(saved.config.seed, 3));
-        users.truncate(saved.config.validation_users);
-        if users.is_empty() {
-            return None;
-        }
-        let inv_t = 1.0 / saved.config.temperature;
-        let dims = saved.weights.dims;
-        let ids = saved.config.id_dropout < 1.0;
-        let per_user: Vec<Vec<f64>> = users
-            .par_iter()
-            .map(|&user| {
-                let id = ids.then_some(user);
-                let input = user_input(
-                    &saved.vocabulary,
-                    &saved.config,
-                    id,
-                    &histories[user as usize],
-                    None,
-                );
-                let u = saved.weights.user(&input);
-                let mut deep = Vec::with_capacity(cold.items.len());
-                for &item in &cold.items {
-                    let v = &self.item_vectors[item as usize * dims..(item as usize + 1) * dims];
-                    deep.push(dot(&u, v) * inv_t + self.item_priors[item as usize]);
-                }
-                let mut wide = vec![0.0f32; cold.items.len()];
-                let mut dense = vec![0.0f32; saved.vocabulary.tokens.len()];
-                for &(t, w) in &input.wide_profile {
-                    dense[t as usize] = w;
-                }
-                for (slot, &item) in wide.iter_mut().zip(&cold.items) {
-                    *slot = saved.vocabulary.wide[item as usize]
-                        .iter()
-                        .map(|&(t, w)| dense[t as usize] * w)
-                        .sum();
-                }
-                let relevant: std::collections::HashSet<u32> = cold.relevant[user as usize]
-                    .iter()
-                    .filter_map(|item| cold.items.binary_search(item).ok().map(|p| p as u32))
-                    .collect();
-                GRID.iter()
-                    .map(|&weight| {
-                        let scores: Vec<f32> = deep
-                            .iter()
-                            .zip(&wide)
-                            .map(|(d, w)| d + weight * w)
-                            .collect();
-                        let ranked: Vec<u32> = crate::topk::top_k(&scores, 20, |_| false)
-                            .into_iter()
-                            .map(|(p, _)| p)
-                            .collect();
-                        crate::metrics::RankingMetrics::of(&ranked, &relevant, 20).ndcg
-                    })
-                    .collect()
-            })
-            .collect();
-        let mean = |g: usize| per_user.iter().map(|r| r[g]).sum::<f64>() / per_user.len() as f64;
-        let best = (0..GRID.len()).fold(0, |best, g| if mean(g) > mean(best) { g } else { best });
-        Some(GRID[best])
     }
 
     fn scores_for(&self, input: &UserInput, scores: &mut [f32]) {
@@ -939,10 +822,7 @@ impl TwoTower {
         let u = saved.weights.user(input);
         let inv_t = 1.0 / saved.config.temperature;
         score_all(&u, &self.item_vectors, &self.item_priors, inv_t, scores);
-        let mut alpha = saved.weights.wide.map(|w| w * inv_t);
-        if let Some(weight) = saved.cold_wide {
-            alpha[0] = weight;
-        }
+        let alpha = saved.weights.wide.map(|w| w * inv_t);
         add_matches(
             &saved.vocabulary,
             &input.wide_profile,
