@@ -4,33 +4,13 @@
 //!
 //! MovieLens-100k is read from ../shared/datasets (or $CURIO_DATASETS), never copied.
 
-use std::io::BufReader;
-use std::path::PathBuf;
+mod common;
 
+use common::ml_100k;
 use curio::eval::{cold_start_split, evaluate, stratified_split, Report, Split};
 use curio::models::{Content, ContentConfig, Popularity};
 use curio::neural::{NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
 use curio::Recommender;
-
-fn ml_100k() -> curio::Dataset {
-    let dir = std::env::var_os("CURIO_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"))
-        .join("ml-100k");
-    let open =
-        |name: &str| {
-            let path = dir.join(name);
-            BufReader::new(std::fs::File::open(&path).unwrap_or_else(|e| {
-                panic!("{} is needed (set CURIO_DATASETS): {e}", path.display())
-            }))
-        };
-    let ratings = curio::movielens::read_ratings(open("u.data"), "u.data").unwrap();
-    let mut data = curio::movielens::implicit_dataset(&ratings);
-    let genres = curio::movielens::read_genres(open("u.genre"), "u.genre").unwrap();
-    let items = curio::movielens::read_items(open("u.item"), &genres, "u.item").unwrap();
-    curio::movielens::attach_features(&mut data, items);
-    data
-}
 
 fn run(model: &mut dyn Recommender, split: &Split, k: usize) -> Report {
     let started = std::time::Instant::now();
@@ -76,8 +56,8 @@ fn two_tower_ranks_known_products_well_on_ml_100k() {
 /// Cold start: products held out of training entirely, ranked for the users who touched
 /// them. Content-based and the two-tower model must both rank them far above the random
 /// order popularity gives products nobody has touched. The issue asks for the two-tower
-/// model to beat content-based here; it does not yet (the figures are printed and in the
-/// README), so that is not asserted.
+/// model to beat content-based here: it does on the generated shop (asserted there), not
+/// yet on MovieLens-100k (printed, and in the README).
 fn cold_start(data: &curio::Dataset) -> (Report, Report, Report) {
     let split = cold_start_split(data, 0.2, 42);
     let popularity = run(&mut Popularity::new(), &split, 20);
@@ -97,6 +77,13 @@ fn two_tower_ranks_cold_products_by_features_ml_100k() {
 }
 
 #[test]
-fn two_tower_ranks_cold_products_by_features_generated_shop() {
-    cold_start(&curio::demo::generate(&curio::demo::DemoConfig::default()).dataset());
+fn two_tower_beats_content_on_cold_products_of_the_generated_shop() {
+    let (_, content, tower) =
+        cold_start(&curio::demo::generate(&curio::demo::DemoConfig::default()).dataset());
+    assert!(
+        tower.metrics.ndcg > content.metrics.ndcg && tower.metrics.recall > content.metrics.recall,
+        "two-tower {:?} vs content {:?}",
+        tower.metrics,
+        content.metrics
+    );
 }

@@ -122,8 +122,43 @@ struct Vocabulary {
     tokens: Vec<String>,
     /// Per item, the bag the item tower reads: tokens shared with another item.
     items: Vec<Bag>,
-    /// Per item, its full TF-IDF vector (every token, unit length): the wide term's side.
+    /// Per item, its full TF-IDF vector (every token; each field's part unit length):
+    /// the wide term's side.
     wide: Vec<Bag>,
+    /// Per token, its field (see [`FIELDS`]).
+    fields: Vec<u8>,
+}
+
+/// The fields the wide term matches separately, each with its own learned weight: text
+/// words (title and description), category levels, brand, price band.
+pub const FIELDS: [&str; 4] = ["text", "category", "brand", "price"];
+
+/// A content token's field, from its prefix (see `content::terms`).
+fn field_of(token: &str) -> u8 {
+    if token.starts_with("cat:") {
+        1
+    } else if token.starts_with("brand:") {
+        2
+    } else if token.starts_with("price:") {
+        3
+    } else {
+        0
+    }
+}
+
+/// Scales each field's part of a bag to unit length.
+fn unit_per_field(bag: &mut [(u32, f32)], fields: &[u8]) {
+    let mut norms = [0.0f32; FIELDS.len()];
+    for &(t, w) in bag.iter() {
+        norms[fields[t as usize] as usize] += w * w;
+    }
+    let norms = norms.map(f32::sqrt);
+    for (t, w) in bag.iter_mut() {
+        let n = norms[fields[*t as usize] as usize];
+        if n > 0.0 {
+            *w /= n;
+        }
+    }
 }
 
 /// An item's weighted terms: the content model's, with title words, category levels,
@@ -167,6 +202,19 @@ impl Vocabulary {
                     .map_or_else(HashMap::new, |f| item_terms(f, config, &edges))
             })
             .collect();
+        // The wide term's side weighs terms as the content model does (same terms, other
+        // weights), so the exact match it adds is the content model's own score.
+        let content = ContentConfig {
+            price_bands: config.price_bands,
+            ..ContentConfig::default()
+        };
+        let per_item_wide: Vec<HashMap<String, f32>> = (0..n_items)
+            .map(|i| {
+                features
+                    .get(i)
+                    .map_or_else(HashMap::new, |f| terms(f, &content, &edges))
+            })
+            .collect();
         let mut frequency: HashMap<&str, u32> = HashMap::new();
         for terms in &per_item {
             for term in terms.keys() {
@@ -195,9 +243,10 @@ impl Vocabulary {
             }
             bag
         };
+        let fields: Vec<u8> = tokens.iter().map(|t| field_of(t)).collect();
         let mut items = Vec::with_capacity(n_items);
         let mut wide = Vec::with_capacity(n_items);
-        for terms in &per_item {
+        let weighted = |terms: &HashMap<String, f32>| {
             let mut bag: Bag = terms
                 .iter()
                 .map(|(t, &w)| {
@@ -206,6 +255,10 @@ impl Vocabulary {
                 })
                 .collect();
             bag.sort_unstable_by_key(|t| t.0);
+            bag
+        };
+        for (terms, wide_terms) in per_item.iter().zip(&per_item_wide) {
+            let bag = weighted(terms);
             // The towers learn from tokens at least two items share; one item's own
             // words are its id's job.
             let shared: Bag = bag
@@ -214,12 +267,15 @@ impl Vocabulary {
                 .filter(|&(t, _)| frequency[tokens[t as usize].as_str()] >= 2)
                 .collect();
             items.push(unit(keep_weightiest(shared, config.item_tokens)));
-            wide.push(unit(bag));
+            let mut bag = weighted(wide_terms);
+            unit_per_field(&mut bag, &fields);
+            wide.push(bag);
         }
         Self {
             tokens,
             items,
             wide,
+            fields,
         }
     }
 }
@@ -233,7 +289,8 @@ struct UserInput {
     history: Bag,
     /// Content profile (normalised).
     profile: Bag,
-    /// Σ weight × full TF-IDF vector over the whole history (the wide term's side).
+    /// Σ weight × full TF-IDF vector over the whole history, each field's part unit
+    /// length (the wide term's side).
     wide_profile: Bag,
 }
 
@@ -257,6 +314,10 @@ fn user_input(
     }
     let mut wide_profile: Bag = wide.into_iter().collect();
     wide_profile.sort_unstable_by_key(|t| t.0);
+    // Unit length per field, so each field's match is a cosine in [0, 1] for every user:
+    // one learned weight must mix it with the towers' cosine for a user of 5 items and of
+    // 500 alike.
+    unit_per_field(&mut wide_profile, &vocabulary.fields);
     let mut items: Bag = history
         .iter()
         .filter(usable)
@@ -301,9 +362,10 @@ struct Net {
     /// A per-item prior from the same input as the item tower (how likely any user is to
     /// pick it), added to the scaled cosine: lets features predict popularity.
     item_bias: Linear,
-    /// Weight of the exact token match between the user's profile and the item (the
-    /// "wide" part of Wide & Deep): remembers what the embeddings blur.
-    wide: Param<Tensor<1>>,
+    /// Weights `[2, fields]` of the exact token match per field between the user's
+    /// profile and the item (the "wide" part of Wide & Deep), for items scored without
+    /// (row 0) and with (row 1) their id: remembers what the embeddings blur.
+    wide: Param<Tensor<2>>,
 }
 
 /// Padded `[rows, width]` index and weight arrays of a list of bags.
@@ -390,8 +452,10 @@ impl Net {
             item_map,
             user_map,
             item_bias,
-            wide: Param::from_tensor(Tensor::from_data(
-                TensorData::new(vec![1.0f32; 2], [2]),
+            wide: Param::from_tensor(matrix(
+                vec![1.0f32; 2 * FIELDS.len()],
+                2,
+                FIELDS.len(),
                 device,
             )),
         }
@@ -449,10 +513,7 @@ impl Net {
             user_b: bias(&self.user_map)?,
             prior_w: values(self.item_bias.weight.val())?,
             prior_b: bias(&self.item_bias)?[0],
-            wide: {
-                let w = values(self.wide.val())?;
-                [w[0], w[1]]
-            },
+            wide: values(self.wide.val())?,
         })
     }
 }
@@ -471,8 +532,9 @@ struct Weights {
     user_b: Vec<f32>,
     prior_w: Vec<f32>,
     prior_b: f32,
-    /// Weight of the token match for items served without (0) and with (1) their id.
-    wide: [f32; 2],
+    /// Weights of the per-field token matches, `[2, fields]` row-major: for items served
+    /// without (row 0) and with (row 1) their id.
+    wide: Vec<f32>,
 }
 
 fn add_row(out: &mut [f32], table: &[f32], row: u32, weight: f32) {
@@ -684,14 +746,8 @@ impl TwoTower {
                 let mut candidates: Vec<(u32, f32)> = chunk
                     .iter()
                     .map(|&(_, i)| {
-                        (
-                            i,
-                            if sampler.gen::<f32>() < config.id_dropout {
-                                0.0
-                            } else {
-                                1.0
-                            },
-                        )
+                        let keep = sampler.gen::<f32>() >= config.id_dropout;
+                        (i, if keep { 1.0 } else { 0.0 })
                     })
                     .collect();
                 for _ in 0..config.negatives {
@@ -728,12 +784,17 @@ impl TwoTower {
                 let matches = token_matches(&vocabulary, &users, &candidates);
                 // The match weight depends on whether the candidate's id is in play: an item
                 // known only by its features leans on its words more.
+                let f = FIELDS.len();
                 let with_id: Vec<f32> = candidates.iter().map(|&(_, w)| w).collect();
-                let with_id = matrix(with_id, 1, c, &device);
+                let with_id = matrix(with_id, c, 1, &device);
                 let alpha = net.wide.val();
-                let per_candidate = with_id.clone() * alpha.clone().slice([1..2]).reshape([1, 1])
-                    + (with_id.neg().add_scalar(1.0)) * alpha.slice([0..1]).reshape([1, 1]);
-                let wide = matrix(matches, b, c, &device) * per_candidate;
+                let per_candidate: Tensor<2> = with_id.clone() * alpha.clone().slice([1..2, 0..f])
+                    + (with_id.neg().add_scalar(1.0)) * alpha.slice([0..1, 0..f]);
+                let matches: Tensor<3> =
+                    Tensor::from_data(TensorData::new(matches, [b, c, f]), &device);
+                let wide = (matches * per_candidate.reshape([1, c, f]))
+                    .sum_dim(2)
+                    .reshape([b, c]);
                 let logits = (u.matmul(v.transpose()) + wide).mul_scalar(inv_t)
                     + prior.reshape([1, c])
                     - matrix(correction, 1, c, &device);
@@ -759,7 +820,8 @@ impl TwoTower {
                 add_matches(
                     &vocabulary,
                     &input.wide_profile,
-                    weights.wide.map(|w| w * inv_t),
+                    &weights.wide,
+                    inv_t,
                     &warm,
                     scores,
                 );
@@ -822,27 +884,28 @@ impl TwoTower {
         let u = saved.weights.user(input);
         let inv_t = 1.0 / saved.config.temperature;
         score_all(&u, &self.item_vectors, &self.item_priors, inv_t, scores);
-        let alpha = saved.weights.wide.map(|w| w * inv_t);
         add_matches(
             &saved.vocabulary,
             &input.wide_profile,
-            alpha,
+            &saved.weights.wide,
+            inv_t,
             &saved.warm,
             scores,
         );
     }
 }
 
-/// `[users, candidates]` dot products of each user's content profile with each
-/// candidate's content bag (row-major).
+/// `[users, candidates, fields]` per-field dot products of each user's content profile
+/// with each candidate's content bag (row-major).
 fn token_matches(
     vocabulary: &Vocabulary,
     users: &[UserInput],
     candidates: &[(u32, f32)],
 ) -> Vec<f32> {
+    let f = FIELDS.len();
     let c = candidates.len();
-    let mut out = vec![0.0f32; users.len() * c];
-    out.par_chunks_mut(c.max(1))
+    let mut out = vec![0.0f32; users.len() * c * f];
+    out.par_chunks_mut((c * f).max(1))
         .zip(users.par_iter())
         .for_each_init(
             || vec![0.0f32; vocabulary.tokens.len()],
@@ -850,11 +913,10 @@ fn token_matches(
                 for &(t, w) in &user.wide_profile {
                     dense[t as usize] = w;
                 }
-                for (slot, &(item, _)) in row.iter_mut().zip(candidates) {
-                    *slot = vocabulary.wide[item as usize]
-                        .iter()
-                        .map(|&(t, w)| dense[t as usize] * w)
-                        .sum();
+                for (slot, &(item, _)) in row.chunks_exact_mut(f).zip(candidates) {
+                    for &(t, w) in &vocabulary.wide[item as usize] {
+                        slot[vocabulary.fields[t as usize] as usize] += dense[t as usize] * w;
+                    }
                 }
                 for &(t, _) in &user.wide_profile {
                     dense[t as usize] = 0.0;
@@ -864,15 +926,18 @@ fn token_matches(
     out
 }
 
-/// Adds `weight` × (profile · item bag) to every item's score.
+/// Adds the weighted per-field matches of `profile` with every item's bag to its score:
+/// `weights` is `[2, fields]` (items without, with their id), times `scale`.
 fn add_matches(
     vocabulary: &Vocabulary,
     profile: &[(u32, f32)],
-    weight: [f32; 2],
+    weights: &[f32],
+    scale: f32,
     warm: &[bool],
     scores: &mut [f32],
 ) {
-    if profile.is_empty() {
+    let f = FIELDS.len();
+    if profile.is_empty() || weights.len() != 2 * f {
         return;
     }
     let mut dense = vec![0.0f32; vocabulary.tokens.len()];
@@ -880,8 +945,12 @@ fn add_matches(
         dense[t as usize] = w;
     }
     for ((score, bag), &warm) in scores.iter_mut().zip(&vocabulary.wide).zip(warm) {
-        let weight = weight[usize::from(warm)];
-        *score += weight * bag.iter().map(|&(t, w)| dense[t as usize] * w).sum::<f32>();
+        let row = &weights[usize::from(warm) * f..(usize::from(warm) + 1) * f];
+        *score += scale
+            * bag
+                .iter()
+                .map(|&(t, w)| row[vocabulary.fields[t as usize] as usize] * dense[t as usize] * w)
+                .sum::<f32>();
     }
 }
 
