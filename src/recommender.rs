@@ -97,6 +97,12 @@ pub trait Recommender: Send + Sync {
 
     /// The fitted model as bytes; each model's `from_bytes` reads them back exactly.
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError>;
+
+    /// Learned settings worth showing a person (the blender's weights), by name; empty
+    /// for most models.
+    fn learned(&self) -> Vec<(String, f32)> {
+        Vec::new()
+    }
 }
 
 /// A user's row as a history.

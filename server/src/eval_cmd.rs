@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::ValueEnum;
+use curio::blend::{Blend, BlendConfig};
 use curio::data::{Dataset, IdMap};
 use curio::eval::{
     cold_start_split, evaluate, explicit_split, leave_last_out, stratified_split, Report, Split,
@@ -20,7 +21,7 @@ use curio::Recommender;
 use serde::Serialize;
 
 /// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 10] = [
+pub const MODELS: [&str; 11] = [
     "popularity",
     "trending",
     "item-knn",
@@ -31,6 +32,7 @@ pub const MODELS: [&str; 10] = [
     "content",
     "neumf",
     "two-tower",
+    "blend",
 ];
 
 /// Arguments of `curio eval`.
@@ -133,7 +135,7 @@ pub fn run_with(
     // Check model names and parameters before reading any data.
     let named = args.models.iter().flatten().map(String::as_str);
     for name in named.chain(params.keys().map(String::as_str)) {
-        build_model(name.trim(), params.get(name.trim()), args.seed)?;
+        build_model(name.trim(), &params, args.seed)?;
     }
     let (split, setup) = load_split(args)?;
     let names = args.models.clone().unwrap_or_else(|| {
@@ -147,11 +149,7 @@ pub fn run_with(
     });
     let mut models = Vec::new();
     for name in &names {
-        models.push(build_model(
-            name.trim(),
-            params.get(name.trim()),
-            args.seed,
-        )?);
+        models.push(build_model(name.trim(), &params, args.seed)?);
     }
     let mut rows = Vec::new();
     for mut model in models {
@@ -161,6 +159,14 @@ pub fn run_with(
             .map_err(|e| e.to_string())?;
         let fit_seconds = start.elapsed().as_secs_f64();
         let report = evaluate(model.as_ref(), &split, args.k);
+        let learned = model.learned();
+        if !learned.is_empty() {
+            let list: Vec<String> = learned
+                .iter()
+                .map(|(k, v)| format!("{k} {v:+.3}"))
+                .collect();
+            println!("{} learned: {}", model.name(), list.join(", "));
+        }
         rows.push(Row {
             fit_seconds,
             report,
@@ -277,46 +283,91 @@ fn config<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-/// A model by name, configured from its parameter table.
+/// The blender's members when its parameters name none.
+pub const BLEND_MEMBERS: [&str; 7] = [
+    "popularity",
+    "item-knn",
+    "user-knn",
+    "ease",
+    "als",
+    "bpr",
+    "content",
+];
+
+/// A seeded model's parameter table with `seed` filled in unless it sets one.
+fn seeded(params: Option<&toml::Value>, seed: u64) -> toml::Value {
+    let mut table = params
+        .and_then(toml::Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    table
+        .entry("seed")
+        .or_insert(toml::Value::Integer(seed as i64));
+    toml::Value::Table(table)
+}
+
+/// A model by name, configured from its table in `params` (the blender also reads its
+/// members' tables).
 pub fn build_model(
     name: &str,
-    params: Option<&toml::Value>,
+    params: &toml::Table,
     seed: u64,
 ) -> Result<Box<dyn Recommender>, String> {
+    let own = params.get(name);
     Ok(match name {
         "popularity" => Box::new(Popularity::new()),
-        "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, params)?)),
-        "content" => Box::new(Content::new(config::<ContentConfig>(name, params)?)),
-        "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, params)?)),
-        "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, params)?)),
-        "ease" => Box::new(Ease::new(config::<EaseConfig>(name, params)?)),
-        "als" => {
-            let mut cfg = config::<AlsConfig>(name, params)?;
-            if params.and_then(|p| p.get("seed")).is_none() {
-                cfg.seed = seed;
+        "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, own)?)),
+        "content" => Box::new(Content::new(config::<ContentConfig>(name, own)?)),
+        "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, own)?)),
+        "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, own)?)),
+        "ease" => Box::new(Ease::new(config::<EaseConfig>(name, own)?)),
+        "als" => Box::new(Als::new(config::<AlsConfig>(
+            name,
+            Some(&seeded(own, seed)),
+        )?)),
+        "bpr" => Box::new(Bpr::new(config::<BprConfig>(
+            name,
+            Some(&seeded(own, seed)),
+        )?)),
+        "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(
+            name,
+            Some(&seeded(own, seed)),
+        )?)),
+        "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(
+            name,
+            Some(&seeded(own, seed)),
+        )?)),
+        "blend" => {
+            // `members` picks the models; every other key is the blender's own.
+            let mut own = own
+                .cloned()
+                .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+            let members = match own.as_table_mut().and_then(|t| t.remove("members")) {
+                None => BLEND_MEMBERS.map(String::from).to_vec(),
+                Some(toml::Value::Array(list)) => list
+                    .into_iter()
+                    .map(|v| match v {
+                        toml::Value::String(s) => Ok(s),
+                        other => Err(format!(
+                            "blend.members: expected model names, found {other}"
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(other) => {
+                    return Err(format!(
+                        "blend.members: expected a list of model names, found {other}"
+                    ))
+                }
+            };
+            if members.iter().any(|m| m == "blend") || members.is_empty() {
+                return Err("blend.members: name at least one model, and not blend itself".into());
             }
-            Box::new(Als::new(cfg))
-        }
-        "bpr" => {
-            let mut cfg = config::<BprConfig>(name, params)?;
-            if params.and_then(|p| p.get("seed")).is_none() {
-                cfg.seed = seed;
-            }
-            Box::new(Bpr::new(cfg))
-        }
-        "neumf" => {
-            let mut cfg = config::<NeuMfConfig>(name, params)?;
-            if params.and_then(|p| p.get("seed")).is_none() {
-                cfg.seed = seed;
-            }
-            Box::new(NeuMf::new(cfg))
-        }
-        "two-tower" => {
-            let mut cfg = config::<TwoTowerConfig>(name, params)?;
-            if params.and_then(|p| p.get("seed")).is_none() {
-                cfg.seed = seed;
-            }
-            Box::new(TwoTower::new(cfg))
+            let members = members
+                .iter()
+                .map(|m| build_model(m, params, seed))
+                .collect::<Result<Vec<_>, _>>()?;
+            let cfg = config::<BlendConfig>(name, Some(&seeded(Some(&own), seed)))?;
+            Box::new(Blend::new(cfg, members))
         }
         other => {
             return Err(format!(
@@ -574,6 +625,34 @@ mod tests {
         ]);
         assert!(run(&a).unwrap_err().contains("unknown model \"magic\""));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn blend_members_are_checked_before_any_data_is_read() {
+        let table = |text: &str| text.parse::<toml::Table>().unwrap();
+        let ok = build_model(
+            "blend",
+            &table("[blend]\nmembers = [\"ease\", \"als\"]\nfolds = 2"),
+            1,
+        )
+        .unwrap();
+        assert_eq!(ok.name(), "blend");
+        for (text, expected) in [
+            ("[blend]\nmembers = [\"blend\"]", "not blend itself"),
+            ("[blend]\nmembers = []", "at least one model"),
+            ("[blend]\nmembers = \"ease\"", "expected a list"),
+            ("[blend]\nmembers = [\"magic\"]", "unknown model \"magic\""),
+            ("[blend]\nfoldz = 2", "parameters of blend"),
+            (
+                "[blend]\nmembers = [\"als\"]\n[als]\nfactorz = 2",
+                "parameters of als",
+            ),
+        ] {
+            let Err(err) = build_model("blend", &table(text), 1) else {
+                panic!("{text}: accepted")
+            };
+            assert!(err.contains(expected), "{text}: {err}");
+        }
     }
 
     /// The real MovieLens-100k beside the checkout (never copied into the repository).

@@ -111,7 +111,7 @@ pub fn run(args: &TrainArgs) -> Result<Trained, String> {
             ));
         }
     }
-    let mut model = build_model(name, params.get(name), args.seed)?;
+    let mut model = build_model(name, &params, args.seed)?;
     let data = match &args.movielens {
         Some(dir) => load_movielens(dir)?,
         None => load_demo(),
