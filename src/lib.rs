@@ -5,6 +5,8 @@
 //! the evaluation harness grow into.
 #![deny(missing_docs)]
 
+pub mod bandit;
+pub mod blend;
 pub mod catalog;
 pub mod data;
 pub mod demo;
