@@ -18,6 +18,7 @@ pub mod models;
 pub mod movielens;
 pub mod neural;
 pub mod recommender;
+pub mod rerank;
 pub mod topk;
 pub mod vector;
 
