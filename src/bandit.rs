@@ -25,12 +25,13 @@ pub struct ArmStats {
 }
 
 impl ArmStats {
-    /// Mean reward per impression (0 before any).
+    /// Mean reward per impression (0 before any; at most 1, even when more rewards than
+    /// impressions were recorded).
     pub fn rate(&self) -> f64 {
         if self.impressions == 0 {
             0.0
         } else {
-            self.rewards / self.impressions as f64
+            (self.rewards / self.impressions as f64).min(1.0)
         }
     }
 }
@@ -90,10 +91,12 @@ impl Bandit {
         }
     }
 
-    /// Adds a reward (clamped to [0, 1]) to `arm`.
+    /// Adds a reward (clamped to [0, 1]; a NaN is ignored) to `arm`.
     pub fn record_reward(&mut self, arm: usize, reward: f64) {
         if let Some(a) = self.arms.get_mut(arm) {
-            a.rewards += reward.clamp(0.0, 1.0);
+            if !reward.is_nan() {
+                a.rewards += reward.clamp(0.0, 1.0);
+            }
         }
     }
 
@@ -114,7 +117,9 @@ impl Bandit {
 
 /// A fixed variant for a shopper in an experiment (an A/B comparison): the same shopper
 /// always gets the same one, and shoppers spread evenly over `variants`. FNV-1a over the
-/// experiment and the shopper's key, so it is stable across processes and versions.
+/// experiment and the shopper's key, finished with splitmix64's mixer and mapped by the
+/// high bits (FNV's low bits follow the input's low bits, which would tie one
+/// experiment's split to another's); stable across processes and versions.
 pub fn assign(experiment: &str, shopper: &str, variants: usize) -> usize {
     if variants == 0 {
         return 0;
@@ -124,7 +129,12 @@ pub fn assign(experiment: &str, shopper: &str, variants: usize) -> usize {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    (hash % variants as u64) as usize
+    hash ^= hash >> 30;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^= hash >> 27;
+    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^= hash >> 31;
+    ((u128::from(hash) * variants as u128) >> 64) as usize
 }
 
 #[cfg(test)]
@@ -166,8 +176,15 @@ mod tests {
         bandit.record_impression(0);
         bandit.record_reward(0, 7.0);
         bandit.record_reward(5, 1.0);
+        bandit.record_reward(0, f64::NAN);
         assert_eq!(bandit.arms[0].rewards, 1.0);
         assert_eq!(bandit.arms[0].rate(), 1.0);
+        bandit.record_reward(0, 1.0);
+        assert_eq!(
+            bandit.arms[0].rate(),
+            1.0,
+            "two rewards for one list still rate 1"
+        );
     }
 
     #[test]
@@ -185,5 +202,13 @@ mod tests {
             "{counts:?}"
         );
         assert_eq!(assign("home", "x", 0), 0);
+        // Two experiments split the same shoppers independently: about half agree.
+        let agree = (0..10_000)
+            .filter(|i| {
+                let key = format!("shopper-{i}");
+                assign("home", &key, 2) == assign("checkout", &key, 2)
+            })
+            .count();
+        assert!((4_700..=5_300).contains(&agree), "{agree} of 10,000 agree");
     }
 }

@@ -128,18 +128,25 @@ impl Context {
             }
         }
         let trend = log_max(&decayed);
-        let mut ids: HashMap<&str, u32> = HashMap::new();
+        let mut ids: HashMap<String, u32> = HashMap::new();
         let categories: Vec<Vec<u32>> = (0..n)
             .map(|i| {
                 let mut cats: Vec<u32> = data
                     .features
                     .get(i)
                     .map(|f| {
+                        // Each level as its path, as the content model's terms name them:
+                        // "Accessories" under Cameras is not "Accessories" under Audio.
+                        let mut path = String::new();
                         f.categories
                             .iter()
-                            .map(|c| {
+                            .map(|level| {
+                                if !path.is_empty() {
+                                    path.push('>');
+                                }
+                                path.push_str(&level.trim().to_lowercase());
                                 let next = ids.len() as u32;
-                                *ids.entry(c.as_str()).or_insert(next)
+                                *ids.entry(path.clone()).or_insert(next)
                             })
                             .collect()
                     })
@@ -149,7 +156,9 @@ impl Context {
                 cats
             })
             .collect();
-        let edges = band_edges(&data.features, bands);
+        let mut edges = band_edges(&data.features, bands);
+        // Many equal prices repeat an edge; a repeated edge makes a band nobody is in.
+        edges.dedup();
         let band = (0..n)
             .map(|i| {
                 let price = data.features.get(i)?.price_minor?;
@@ -161,8 +170,8 @@ impl Context {
             trend,
             categories,
             n_categories: ids.len(),
+            bands: edges.len() + 1,
             band,
-            bands: bands.max(2),
         }
     }
 
@@ -172,7 +181,7 @@ impl Context {
         let mut taste = vec![0.0f32; self.n_categories];
         let (mut band_sum, mut band_weight, mut total) = (0.0f32, 0.0f32, 0.0f32);
         for &(item, weight) in history {
-            if weight <= 0.0 {
+            if !(weight.is_finite() && weight > 0.0) {
                 continue;
             }
             total += weight;
@@ -187,8 +196,13 @@ impl Context {
             }
         }
         let mean_band = (band_weight > 0.0).then(|| band_sum / band_weight);
-        let span = (self.bands - 1) as f32;
+        let span = self.bands.saturating_sub(1).max(1) as f32;
         for (item, slot) in out.iter_mut().enumerate() {
+            // An item added after fitting has no context yet: all zeros.
+            if item >= self.popularity.len() {
+                *slot = [0.0; 4];
+                continue;
+            }
             let cats = &self.categories[item];
             let category = if cats.is_empty() || total == 0.0 {
                 0.0
@@ -244,7 +258,8 @@ fn features(
                 0.0
             };
         }
-        for (rank, (item, _)) in top_k(scores, top, is_seen).into_iter().enumerate() {
+        let skip = |i: u32| is_seen(i) || !scores[i as usize].is_finite();
+        for (rank, (item, _)) in top_k(scores, top, skip).into_iter().enumerate() {
             x[item as usize * dims + 2 * m + 1] = 1.0 / (rank as f32 + 2.0).log2();
             candidate[item as usize] = true;
         }
@@ -469,8 +484,8 @@ impl Blend {
             members,
             weights: saved.weights,
             context: saved.context,
-            validation_loss: Some(saved.validation_loss),
-            validation_ndcg: Some(saved.validation_ndcg),
+            validation_loss: Some(saved.validation_loss).filter(|v| !v.is_nan()),
+            validation_ndcg: Some(saved.validation_ndcg).filter(|v| !v.is_nan()),
         })
     }
 
@@ -519,10 +534,32 @@ impl Blend {
             scores.iter_mut().for_each(|s| *s = 0.0);
             return;
         }
-        let (x, _) = features(view, &self.context, self.config.candidates, n);
+        let (x, candidate) = features(view, &self.context, self.config.candidates, n);
         let dims = self.dims();
         for (score, row) in scores.iter_mut().zip(x.chunks_exact(dims)) {
             *score = row.iter().zip(&self.weights).map(|(x, w)| x * w).sum();
+        }
+        // The weights were learned on candidates only: an item no member put in its top
+        // list ranks below every candidate (in its own blended order).
+        let floor = scores
+            .iter()
+            .zip(&candidate)
+            .filter(|(s, &c)| c && s.is_finite())
+            .fold(f32::INFINITY, |m, (s, _)| m.min(*s));
+        if floor.is_finite() {
+            let below = scores
+                .iter()
+                .zip(&candidate)
+                .filter(|(s, &c)| !c && s.is_finite())
+                .fold(f32::NEG_INFINITY, |m, (s, _)| m.max(*s));
+            if below.is_finite() && below >= floor {
+                let shift = below - floor + 1.0;
+                for (score, &c) in scores.iter_mut().zip(&candidate) {
+                    if !c {
+                        *score -= shift;
+                    }
+                }
+            }
         }
     }
 
@@ -927,6 +964,14 @@ mod tests {
         back.score_history(&history, &mut b);
         assert_eq!(a, b);
         assert_eq!(back.member_names(), vec!["noise", "oracle"]);
+    }
+
+    #[test]
+    fn a_catalogue_grown_since_fitting_is_scored_without_a_panic() {
+        let blend = fitted();
+        let mut scores = vec![f32::NAN; 50];
+        blend.score_history(&[(4, 1.0), (7, 1.0)], &mut scores);
+        assert!(scores.iter().all(|s| s.is_finite()), "{scores:?}");
     }
 
     #[test]
