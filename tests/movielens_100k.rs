@@ -2,30 +2,14 @@
 //! the repository), under the Microsoft Recommenders protocol: stratified 75/25 split,
 //! k = 10, items seen in training removed, every held-out item relevant.
 
-use std::path::PathBuf;
+mod common;
 
+use common::ml_100k;
 use curio::eval::{evaluate, stratified_split, Report};
 use curio::models::{
     Als, AlsConfig, Bpr, BprConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, Popularity,
 };
-use curio::movielens::{implicit_dataset, read_ratings};
 use curio::Recommender;
-
-fn ml_100k() -> curio::Dataset {
-    let dir = std::env::var_os("CURIO_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
-    let path = dir.join("ml-100k/u.data");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} is needed by this test (set CURIO_DATASETS): {e}",
-            path.display()
-        )
-    });
-    let ratings = read_ratings(std::io::BufReader::new(file), &path.display().to_string()).unwrap();
-    assert_eq!(ratings.len(), 100_000);
-    implicit_dataset(&ratings)
-}
 
 fn run(model: &mut dyn Recommender, split: &curio::eval::Split) -> Report {
     model.fit(&split.train).unwrap();

@@ -314,6 +314,9 @@ pub fn build_model(
     seed: u64,
 ) -> Result<Box<dyn Recommender>, String> {
     let own = params.get(name);
+    // The seeded models' table, with the run's seed unless it sets its own.
+    let seeded_own = seeded(own, seed);
+    let with_seed = Some(&seeded_own);
     Ok(match name {
         "popularity" => Box::new(Popularity::new()),
         "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, own)?)),
@@ -321,22 +324,10 @@ pub fn build_model(
         "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, own)?)),
         "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, own)?)),
         "ease" => Box::new(Ease::new(config::<EaseConfig>(name, own)?)),
-        "als" => Box::new(Als::new(config::<AlsConfig>(
-            name,
-            Some(&seeded(own, seed)),
-        )?)),
-        "bpr" => Box::new(Bpr::new(config::<BprConfig>(
-            name,
-            Some(&seeded(own, seed)),
-        )?)),
-        "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(
-            name,
-            Some(&seeded(own, seed)),
-        )?)),
-        "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(
-            name,
-            Some(&seeded(own, seed)),
-        )?)),
+        "als" => Box::new(Als::new(config::<AlsConfig>(name, with_seed)?)),
+        "bpr" => Box::new(Bpr::new(config::<BprConfig>(name, with_seed)?)),
+        "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(name, with_seed)?)),
+        "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(name, with_seed)?)),
         "blend" => {
             // `members` picks the models; every other key is the blender's own.
             let mut own = own

@@ -18,6 +18,7 @@ pub fn ml_100k() -> curio::Dataset {
             }))
         };
     let ratings = curio::movielens::read_ratings(open("u.data"), "u.data").unwrap();
+    assert_eq!(ratings.len(), 100_000, "u.data is the whole MovieLens-100k");
     let mut data = curio::movielens::implicit_dataset(&ratings);
     let genres = curio::movielens::read_genres(open("u.genre"), "u.genre").unwrap();
     let items = curio::movielens::read_items(open("u.item"), &genres, "u.item").unwrap();
