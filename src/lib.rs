@@ -19,6 +19,7 @@ pub mod movielens;
 pub mod neural;
 pub mod recommender;
 pub mod rerank;
+pub mod strategy;
 pub mod topk;
 pub mod vector;
 

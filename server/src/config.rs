@@ -109,6 +109,47 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CURIO_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Models the shop trains and serves, comma-separated.
+    #[arg(
+        long,
+        env = "CURIO_MODELS",
+        value_delimiter = ',',
+        default_value = crate::recs::DEFAULT_MODELS,
+        global = true
+    )]
+    pub models: Vec<String>,
+
+    /// The recommendation strategy (TOML; the built-in `server/strategy.toml` otherwise).
+    #[arg(long, env = "CURIO_STRATEGY", global = true)]
+    pub strategy: Option<PathBuf>,
+
+    /// Model hyper-parameters (TOML, as for `curio eval --params`).
+    #[arg(long, env = "CURIO_MODEL_PARAMS", global = true)]
+    pub model_params: Option<PathBuf>,
+
+    /// Retrain every this many minutes (0: never on a schedule).
+    #[arg(
+        long,
+        env = "CURIO_RETRAIN_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    pub retrain_minutes: u64,
+
+    /// Retrain after this many new events (0: never on volume).
+    #[arg(
+        long,
+        env = "CURIO_RETRAIN_EVENTS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub retrain_events: u64,
+
+    /// Serve the quick models only: no background training, no retraining, no polling
+    /// for versions published by `curio train --publish`.
+    #[arg(long, env = "CURIO_NO_BACKGROUND_TRAINING", global = true)]
+    pub no_background_training: bool,
 }
 
 /// When to mark session cookies `Secure`.
@@ -151,7 +192,30 @@ impl Config {
             session_idle_minutes: 30,
             session_max_hours: 12,
             max_body_bytes: 64 * 1024,
+            models: crate::recs::QUICK_MODELS.map(String::from).to_vec(),
+            strategy: None,
+            model_params: None,
+            retrain_minutes: 0,
+            retrain_events: 0,
+            no_background_training: true,
         }
+    }
+
+    /// The recommendation service's settings.
+    pub fn recs(&self) -> crate::recs::RecsConfig {
+        let mut recs = if self.no_background_training {
+            crate::recs::RecsConfig::quiet(self.models.clone())
+        } else {
+            crate::recs::RecsConfig::serving(self.models.clone())
+        };
+        recs.strategy = self.strategy.clone();
+        recs.params = self.model_params.clone();
+        if !self.no_background_training {
+            recs.retrain_every = (self.retrain_minutes > 0)
+                .then(|| std::time::Duration::from_secs(self.retrain_minutes * 60));
+            recs.retrain_after_events = (self.retrain_events > 0).then_some(self.retrain_events);
+        }
+        recs
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval_cmd;
 pub mod hygiene;
 pub mod import_cmd;
+pub mod recs;
 pub mod search;
 pub mod seed;
 pub mod sessions;
@@ -63,6 +64,8 @@ pub struct Services {
     pub store: Store,
     /// The session store (also used by tests).
     pub sessions: SessionBackend,
+    /// The recommendation service (also used by tests and benches).
+    pub recs: Arc<recs::RecService>,
     /// The router, ready to serve.
     pub router: Router,
 }
@@ -128,12 +131,13 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         ThrottlePolicy::default(),
         session_policy,
     ));
+    let recs = recs::RecService::start(store.clone(), config.recs()).await?;
     let state = AppState {
         leptos_options: leptos_options(config)?,
         accounts,
         session_policy,
         search: search.clone(),
-        shop: Arc::new(shop::ShopService::new(store.clone(), search.clone()).await?),
+        shop: Arc::new(shop::ShopService::new(store.clone(), search.clone(), recs.clone()).await?),
     };
     let hygiene_settings = Hygiene {
         origin: hygiene::OriginPolicy {
@@ -147,6 +151,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         search,
         store,
         sessions: session_store,
+        recs,
         router,
     })
 }

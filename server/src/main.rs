@@ -22,6 +22,12 @@ async fn main() -> std::process::ExitCode {
                 .map(|_| ())
                 .map_err(server::error::Error::Command)
         }
+        Command::Train(args) if args.publish => match open_store(&cli.config).await {
+            Ok(store) => server::recs::RecService::publish(store, cli.config.models.clone())
+                .await
+                .map(|outcome| println!("{outcome:?}")),
+            Err(e) => Err(e),
+        },
         Command::Train(args) => server::train_cmd::run(&args)
             .map(|_| ())
             .map_err(server::error::Error::Command),

@@ -14,6 +14,7 @@ use curio::InteractionKind;
 use tower_sessions::Session;
 
 use crate::error::Error;
+use crate::recs::{RecRequest, RecService};
 use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::sessions::{SessionAuth, AUTH_KEY};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
@@ -32,18 +33,46 @@ pub const PAGE_SIZE: usize = 24;
 pub struct ShopService {
     store: Store,
     search: Arc<SearchIndex>,
+    recs: Arc<RecService>,
     demo_label: Option<String>,
 }
 
 impl ShopService {
     /// The service; reads whether the catalogue is the generated demo.
-    pub async fn new(store: Store, search: Arc<SearchIndex>) -> Result<Self, Error> {
+    pub async fn new(
+        store: Store,
+        search: Arc<SearchIndex>,
+        recs: Arc<RecService>,
+    ) -> Result<Self, Error> {
         let demo_label = store.meta(crate::seed::DEMO_META_KEY).await?;
         Ok(Self {
             store,
             search,
+            recs,
             demo_label,
         })
+    }
+
+    /// Hands a recorded (durable) product event to the recommendation service's live
+    /// state. A failure there does not undo the event: it is logged, and the shopper's
+    /// state reloads from the log on their next request.
+    async fn observe(&self, event: &NewEvent) {
+        let Some(product_id) = event.product_id else {
+            return;
+        };
+        if let Err(error) = self
+            .recs
+            .observe(
+                event.shopper_id,
+                product_id,
+                event.kind,
+                event.value,
+                event.at_ms,
+            )
+            .await
+        {
+            tracing::warn!(%error, "live recommendation state not updated");
+        }
     }
 
     /// The session's shopper: the account's when logged in, else the visitor's, created
@@ -385,8 +414,9 @@ impl Shop for ShopService {
             "product",
         ));
         self.store.record_events(&events).await?;
-        for _ in &events {
+        for event in &events {
             self.search.bump_popularity(product_id);
+            self.observe(event).await;
         }
 
         let (liked, stars) = self.store.opinion(shopper, product_id).await?;
@@ -449,12 +479,14 @@ impl Shop for ShopService {
                     .set_liked(shopper, product_id, Some(liked), Some(&event))
                     .await?;
                 self.search.bump_popularity(product_id);
+                self.observe(&event).await;
             }
             Feedback::ClearOpinion => {
                 // Withdrawing is not a new signal: the opinion goes, the log keeps history.
                 self.store
                     .set_liked(shopper, product_id, None, None)
                     .await?;
+                self.recs.forget_opinion(shopper, product_id).await?;
             }
             Feedback::Rate(stars) => {
                 if !(1..=5).contains(&stars) {
@@ -465,6 +497,7 @@ impl Shop for ShopService {
                 self.store.rate(shopper, product_id, stars, &event).await?;
                 self.refresh_rating(product_id).await?;
                 self.search.bump_popularity(product_id);
+                self.observe(&event).await;
             }
         }
         let (liked, stars) = self.store.opinion(shopper, product_id).await?;
@@ -503,10 +536,14 @@ impl Shop for ShopService {
             .shopper(session, true)
             .await?
             .ok_or(AppError::Internal)?;
-        self.store
+        let recorded = self
+            .store
             .set_cart_quantity(shopper, product_id, quantity, &surface)
             .await?;
         self.search.bump_popularity(product_id);
+        if let Some(event) = recorded {
+            self.observe(&event).await;
+        }
         Ok(self.cart_view(Some(shopper)).await?)
     }
 
@@ -539,10 +576,14 @@ impl Shop for ShopService {
             .map_err(Error::from)?
             .unwrap_or_default();
         if !recent.contains(&click) {
-            self.store
+            let recorded = self
+                .store
                 .change_cart(shopper, product_id, CartChange::Add(quantity), &surface)
                 .await?;
             self.search.bump_popularity(product_id);
+            if let Some(event) = recorded {
+                self.observe(&event).await;
+            }
             recent.push(click);
             let excess = recent.len().saturating_sub(20);
             recent.drain(..excess);
@@ -560,11 +601,19 @@ impl Shop for ShopService {
             .shopper(session, true)
             .await?
             .ok_or(AppError::Internal)?;
+        let lines = self.store.cart_lines(shopper).await?;
         let order_id = match self.store.checkout(shopper).await {
             Ok(id) => id,
             Err(CheckoutError::Other(e)) => return Err(e.into()),
             Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
         };
+        // Checkout locks the shopper and reads the cart again; a line added between the
+        // two reads is in the order but reaches the live state at its next reload.
+        for (product_id, quantity) in lines {
+            let event = NewEvent::on(shopper, product_id, InteractionKind::Purchase, "checkout")
+                .with_value(quantity as f32);
+            self.observe(&event).await;
+        }
         tracing::info!(order_id, "order placed");
         self.orders(session)
             .await?
@@ -625,6 +674,118 @@ impl Shop for ShopService {
 
     fn demo_label(&self) -> Option<String> {
         self.demo_label.clone()
+    }
+
+    async fn recommendations(
+        &self,
+        session: &Session,
+        query: RecsQuery,
+    ) -> Result<RecRow, AppError> {
+        let surface = label(Some(query.surface))
+            .ok_or_else(|| AppError::invalid("surface", "Name a recommendation surface."))?;
+        if !self.recs.strategy().surface.contains_key(&surface) {
+            return Err(AppError::NotFound(format!(
+                "the recommendation row {surface:?}"
+            )));
+        }
+        let category = match &query.category {
+            Some(slug) => Some(
+                self.search
+                    .category_by_slug(slug)
+                    .ok_or_else(|| AppError::NotFound("that category".into()))?
+                    .path,
+            ),
+            None => None,
+        };
+        let shopper = self.shopper(session, false).await?;
+        let cart = match shopper {
+            Some(id) => self
+                .store
+                .cart_lines(id)
+                .await?
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect(),
+            None => Vec::new(),
+        };
+        let request = RecRequest {
+            surface,
+            product: query.product,
+            cart,
+            category,
+            price_min: query.price_min,
+            price_max: query.price_max,
+        };
+        let list = self.recs.recommend(shopper, &request).await?;
+        let ids: Vec<i64> = list.items.iter().map(|i| i.product_id).collect();
+        let mut cards: BTreeMap<i64, ProductCard> = self
+            .cards(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let items = list
+            .items
+            .into_iter()
+            .filter_map(|item| {
+                // Stock can change after training: the card says what is true now.
+                let card = cards.remove(&item.product_id).filter(|c| c.in_stock)?;
+                Some(RecCard {
+                    product: card,
+                    reason: item.reason,
+                })
+            })
+            .collect();
+        Ok(RecRow {
+            requested: list.requested,
+            surface: list.surface,
+            title: list.title,
+            variant: list.variant,
+            request_id: list.request_id,
+            items,
+        })
+    }
+
+    async fn onboard(
+        &self,
+        session: &Session,
+        categories: Vec<String>,
+        products: Vec<i64>,
+    ) -> Result<(), AppError> {
+        if categories.len() > 20 || products.len() > 50 {
+            return Err(AppError::invalid(
+                "categories",
+                "Pick at most 20 categories and 50 products.",
+            ));
+        }
+        let mut ids = Vec::with_capacity(categories.len());
+        for slug in &categories {
+            let node = self
+                .search
+                .category_by_slug(slug)
+                .ok_or_else(|| AppError::NotFound(format!("the category {slug:?}")))?;
+            ids.push(node.category_id);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for &product_id in &products {
+            if !self.product_id_exists(product_id).await? {
+                return Err(AppError::NotFound("one of the picked products".into()));
+            }
+        }
+        let shopper = self
+            .shopper(session, true)
+            .await?
+            .ok_or(AppError::Internal)?;
+        self.recs.set_interests(shopper, ids).await?;
+        for product_id in products {
+            let event = NewEvent::on(shopper, product_id, InteractionKind::Like, "onboarding");
+            self.store
+                .set_liked(shopper, product_id, Some(true), Some(&event))
+                .await?;
+            self.observe(&event).await;
+        }
+        Ok(())
     }
 
     async fn recent(&self, session: &Session) -> Result<Vec<ProductCard>, AppError> {

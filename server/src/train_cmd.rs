@@ -45,11 +45,16 @@ pub enum BackendArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
     /// Which model.
-    #[arg(long, value_enum)]
-    pub model: NeuralModel,
+    #[arg(long, value_enum, required_unless_present = "publish")]
+    pub model: Option<NeuralModel>,
     /// A MovieLens directory holding `u.data` (and `u.item`, `u.genre` for features).
-    #[arg(long, conflicts_with = "demo", required_unless_present = "demo")]
+    #[arg(long, conflicts_with = "demo", required_unless_present_any = ["demo", "publish"])]
     pub movielens: Option<PathBuf>,
+    /// Train the shop's served models (`--models`) on its database (`DATABASE_URL`) and
+    /// publish them as a model version, unless they score worse on the holdout than the
+    /// version serving now; serving nodes pick it up within 30 seconds.
+    #[arg(long, conflicts_with_all = ["model", "movielens", "demo", "out", "checkpoints"])]
+    pub publish: bool,
     /// The shop's generated default data.
     #[arg(long)]
     pub demo: bool,
@@ -86,7 +91,10 @@ pub struct Trained {
 
 /// Runs `curio train`.
 pub fn run(args: &TrainArgs) -> Result<Trained, String> {
-    let name = args.model.name();
+    let Some(model) = args.model else {
+        return Err("name a model with --model, or train the shop's set with --publish".into());
+    };
+    let name = model.name();
     let mut overrides = args.overrides.clone();
     if let Some(backend) = args.backend {
         let value = match backend {

@@ -3,6 +3,7 @@
 pub mod als;
 pub mod bpr;
 pub mod content;
+pub mod copurchase;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
@@ -11,6 +12,7 @@ pub mod user_knn;
 pub use als::{Als, AlsConfig};
 pub use bpr::{Bpr, BprConfig};
 pub use content::{Content, ContentConfig};
+pub use copurchase::{CoPurchase, CoPurchaseConfig, Partner};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::{Popularity, Trending, TrendingConfig};

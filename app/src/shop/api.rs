@@ -116,6 +116,22 @@ pub async fn recently_viewed() -> Result<Vec<ProductCard>, AppError> {
     crate::auth::ssr::respond(shop.recent(&session).await)
 }
 
+/// A recommendation row for the session's shopper, filled from their live state: an
+/// event recorded by any call before this one is already reflected.
+#[server(endpoint = "shop/recs", input = Json)]
+pub async fn recommendations(query: RecsQuery) -> Result<RecRow, AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(shop.recommendations(&session, query).await)
+}
+
+/// New-shopper onboarding: the categories (slugs) and products they picked. Products
+/// count as liked; categories shape "for you" until the first events.
+#[server(endpoint = "shop/onboard", input = Json)]
+pub async fn onboard(categories: Vec<String>, products: Vec<i64>) -> Result<(), AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(shop.onboard(&session, categories, products).await)
+}
+
 /// Where a product page was opened from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Visit {
@@ -193,6 +209,19 @@ pub mod ssr {
         async fn liked(&self, session: &Session) -> Result<Vec<ProductCard>, AppError>;
         /// Recently viewed products.
         async fn recent(&self, session: &Session) -> Result<Vec<ProductCard>, AppError>;
+        /// A recommendation row.
+        async fn recommendations(
+            &self,
+            session: &Session,
+            query: RecsQuery,
+        ) -> Result<RecRow, AppError>;
+        /// Onboarding picks.
+        async fn onboard(
+            &self,
+            session: &Session,
+            categories: Vec<String>,
+            products: Vec<i64>,
+        ) -> Result<(), AppError>;
         /// The demo-data label, when the catalogue is generated.
         fn demo_label(&self) -> Option<String>;
     }

@@ -256,6 +256,48 @@ pub struct HomeData {
     pub demo_label: Option<String>,
 }
 
+/// What a recommendation row asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecsQuery {
+    /// The surface (`for_you`, `similar`, `bought_together`, `complete_order`,
+    /// `because_you_liked`, `trending`, `recently_viewed`, `buy_again`, ...).
+    pub surface: String,
+    /// The product on screen, for product-page surfaces.
+    pub product: Option<i64>,
+    /// Only products in this category (its slug) or below.
+    pub category: Option<String>,
+    /// Only products at or above this price (minor units).
+    pub price_min: Option<i64>,
+    /// Only products at or below this price (minor units).
+    pub price_max: Option<i64>,
+}
+
+/// A recommended product with the reason it is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecCard {
+    /// The product.
+    pub product: ProductCard,
+    /// One line on why ("Because you liked Nikon D3500").
+    pub reason: String,
+}
+
+/// A filled recommendation row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecRow {
+    /// The surface asked for.
+    pub requested: String,
+    /// The surface that filled it (its fallback when the asked one had nothing).
+    pub surface: String,
+    /// The row's heading.
+    pub title: String,
+    /// The strategy variant that filled it (clicks carry it back as `model`).
+    pub variant: String,
+    /// This list's id (clicks carry it back as `request`).
+    pub request_id: String,
+    /// Best first.
+    pub items: Vec<RecCard>,
+}
+
 /// One line of the cart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartLine {

@@ -21,6 +21,7 @@ macro_rules! on_db {
 // After `on_db!`, so the submodules can use it.
 pub mod catalog;
 pub mod reading;
+pub mod recs;
 pub mod shop;
 
 /// The statement that opens a write transaction: SQLite takes the write lock up front

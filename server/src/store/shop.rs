@@ -540,29 +540,30 @@ impl Store {
     }
 
     /// Sets a cart quantity (0 removes the line) and records the difference as an
-    /// `add_to_cart` or `remove_from_cart` event from `surface`.
+    /// `add_to_cart` or `remove_from_cart` event from `surface`, which it returns.
     pub async fn set_cart_quantity(
         &self,
         shopper_id: i64,
         product_id: i64,
         quantity: i32,
         surface: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<NewEvent>, Error> {
         self.change_cart(shopper_id, product_id, CartChange::Set(quantity), surface)
             .await
     }
 
     /// Changes a cart line, setting or adding to its quantity (kept within 0..=99), and
-    /// records the difference as an `add_to_cart` or `remove_from_cart` event.
+    /// records the difference as an `add_to_cart` or `remove_from_cart` event, which it
+    /// returns (none when the quantity did not change).
     pub async fn change_cart(
         &self,
         shopper_id: i64,
         product_id: i64,
         change: CartChange,
         surface: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<NewEvent>, Error> {
         let now = crate::sessions::unix_secs();
-        on_db!(self.database(), pool => {
+        let recorded = on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: i32 = sqlx::query_scalar(
@@ -607,10 +608,14 @@ impl Store {
                 let event = NewEvent::on(shopper_id, product_id, kind, surface)
                     .with_value((quantity - old).abs() as f32);
                 insert_event!(tx, event);
+                tx.commit().await?;
+                Some(event)
+            } else {
+                tx.commit().await?;
+                None
             }
-            tx.commit().await?;
         });
-        Ok(())
+        Ok(recorded)
     }
 
     /// Turns the cart into an order: order and lines at today's prices, a `purchase` event

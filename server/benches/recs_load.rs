@@ -1,0 +1,341 @@
+//! Load test of the live recommendations over loopback HTTP: the real server (router,
+//! sessions, SQLite) on the default generated shop, 64 keep-alive connections each with
+//! its own shopper, asking for "for you" as fast as answers come.
+//!
+//! Prints, per round: requests per second and p50/p90/p99/max latency of recommendation
+//! calls; whether the call right after a like already reflected it (the liked product
+//! gone, the list changed); and the same figures for a round run while the service
+//! retrains and swaps its models, with the number of failed requests.
+//!
+//! `cargo bench -p server --bench recs_load` (release). The load generator shares the
+//! machine's cores with the server, so the figures are the pair's, not the server's alone.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use server::config::Config;
+use server::store::Store;
+
+const CONNECTIONS: usize = 64;
+const ROUND: Duration = Duration::from_secs(8);
+const ROUNDS: usize = 3;
+/// One call in this many is a like (then the next call checks it shows).
+const LIKE_EVERY: usize = 20;
+
+struct Connection {
+    sender: http1::SendRequest<Full<Bytes>>,
+    cookie: Option<String>,
+    addr: SocketAddr,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(conn);
+        Self {
+            sender,
+            cookie: None,
+            addr,
+        }
+    }
+
+    /// POSTs JSON to a server function; returns the status and body.
+    async fn call(&mut self, endpoint: &str, body: serde_json::Value) -> (u16, Bytes) {
+        let mut request = Request::post(format!("/api/{endpoint}"))
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("origin", format!("http://{}", self.addr))
+            .header("sec-fetch-site", "same-origin");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("request");
+        self.sender.ready().await.expect("connection ready");
+        let response = self.sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        if let Some(set) = response.headers().get("set-cookie") {
+            let value = set.to_str().unwrap_or_default();
+            if let Some(pair) = value.split(';').next() {
+                if pair.starts_with(server::sessions::COOKIE_NAME) {
+                    self.cookie = Some(pair.to_string());
+                }
+            }
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, body)
+    }
+}
+
+fn for_you() -> serde_json::Value {
+    serde_json::json!({"query": {"surface": "for_you", "product": null, "category": null,
+        "price_min": null, "price_max": null}})
+}
+
+fn ids(body: &Bytes) -> Vec<i64> {
+    let value: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+    value["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["product"]["id"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies_ms: Vec<f64>,
+    failures: usize,
+    likes: usize,
+    reflected: usize,
+}
+
+/// Runs the load for `duration` on every connection; hands the connections back.
+async fn round(connections: Vec<Connection>, duration: Duration) -> (Vec<Connection>, Tally, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (n, mut connection) in connections.into_iter().enumerate() {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let mut last: Vec<i64> = Vec::new();
+            let mut calls = n;
+            while !stop.load(Ordering::Relaxed) {
+                calls += 1;
+                if calls.is_multiple_of(LIKE_EVERY) && last.len() > 3 {
+                    // Like something from the list just shown, then check at once.
+                    let liked = last[3];
+                    let (status, _) = connection
+                        .call(
+                            "shop/feedback",
+                            serde_json::json!({"product_id": liked, "feedback": "Like",
+                                "surface": "for_you"}),
+                        )
+                        .await;
+                    if status != 200 {
+                        tally.failures += 1;
+                        continue;
+                    }
+                    let before = last.clone();
+                    let sent = Instant::now();
+                    let (status, body) = connection.call("shop/recs", for_you()).await;
+                    tally.latencies_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+                    if status != 200 {
+                        tally.failures += 1;
+                        continue;
+                    }
+                    let now = ids(&body);
+                    tally.likes += 1;
+                    if !now.contains(&liked) && now != before {
+                        tally.reflected += 1;
+                    }
+                    last = now;
+                    continue;
+                }
+                let sent = Instant::now();
+                let (status, body) = connection.call("shop/recs", for_you()).await;
+                tally.latencies_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+                if status == 200 {
+                    last = ids(&body);
+                } else {
+                    tally.failures += 1;
+                }
+            }
+            (connection, tally)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
+    let mut back = Vec::new();
+    for task in tasks {
+        let (connection, tally) = task.await.expect("client task");
+        back.push(connection);
+        total.latencies_ms.extend(tally.latencies_ms);
+        total.failures += tally.failures;
+        total.likes += tally.likes;
+        total.reflected += tally.reflected;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    (back, total, seconds)
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn report(label: &str, tally: &mut Tally, seconds: f64) -> (f64, f64, f64) {
+    tally.latencies_ms.sort_by(f64::total_cmp);
+    let l = &tally.latencies_ms;
+    let (p50, p90, p99) = (quantile(l, 0.5), quantile(l, 0.9), quantile(l, 0.99));
+    let rps = l.len() as f64 / seconds;
+    println!(
+        "{label}: {:>6} calls, {rps:>7.0}/s, p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms, \
+         max {:.2} ms, failed {}, likes reflected by the next call {}/{}",
+        l.len(),
+        l.last().copied().unwrap_or(f64::NAN),
+        tally.failures,
+        tally.reflected,
+        tally.likes
+    );
+    (p50, p99, rps)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let dir = std::env::temp_dir().join(format!("curio_recs_load_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut config = Config::for_tests(format!("sqlite://{}/curio.db", dir.display()), dir.clone());
+    // The served set without the neural models (minutes to train on 2 cores; they are
+    // variants like any other once trained).
+    config.models = [
+        "popularity",
+        "trending",
+        "content",
+        "item-knn",
+        "user-knn",
+        "als",
+        "bpr",
+        "blend",
+    ]
+    .map(String::from)
+    .to_vec();
+
+    let started = Instant::now();
+    let database = server::db::Database::connect(config.database_url.as_deref(), &dir)
+        .await
+        .expect("database");
+    let store = Store::new(database);
+    server::seed::seed(&store, &curio::demo::DemoConfig::default())
+        .await
+        .expect("seed");
+    println!(
+        "generated shop written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let services = server::build(&config).await.expect("server");
+    let started = Instant::now();
+    let outcome = services
+        .recs
+        .train_and_publish(config.models.clone(), "serve", false)
+        .await
+        .expect("training");
+    println!(
+        "full model set trained in {:.1} s: {outcome:?}",
+        started.elapsed().as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = services.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+
+    // Each connection is a shopper with a few likes behind them (so "for you" is
+    // personal, not the fallback).
+    let products = store.training_products().await.expect("products");
+    let mut connections = Vec::with_capacity(CONNECTIONS);
+    for n in 0..CONNECTIONS {
+        let mut connection = Connection::open(addr).await;
+        for k in 0..3 {
+            let product = products[(n * 97 + k * 13) % products.len()].product_id;
+            let (status, body) = connection
+                .call(
+                    "shop/feedback",
+                    serde_json::json!({"product_id": product, "feedback": "Like",
+                        "surface": "bench"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        }
+        connections.push(connection);
+    }
+    println!(
+        "{CONNECTIONS} connections, one shopper each; \"for you\" served by {:?}",
+        services.recs.current().model_names()
+    );
+    // Warm-up: every shopper's live state loaded.
+    let (mut connections, _, _) = round(connections, Duration::from_secs(2)).await;
+
+    let mut steady = Vec::new();
+    for r in 1..=ROUNDS {
+        let (back, mut tally, seconds) = round(connections, ROUND).await;
+        connections = back;
+        steady.push(report(&format!("steady round {r}"), &mut tally, seconds));
+    }
+    steady.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (p50, p99, rps) = steady[ROUNDS / 2];
+    println!("steady, median round by p99: p50 {p50:.2} ms, p99 {p99:.2} ms, {rps:.0}/s");
+
+    // A retrain of the whole set under the same load.
+    let recs = services.recs.clone();
+    let models = config.models.clone();
+    let training = tokio::spawn(async move {
+        let started = Instant::now();
+        let outcome = recs.train_and_publish(models, "serve", false).await;
+        (outcome, started.elapsed().as_secs_f64())
+    });
+    let mut during = Tally::default();
+    let mut seconds = 0.0;
+    while !training.is_finished() {
+        let (back, tally, s) = round(connections, Duration::from_secs(2)).await;
+        connections = back;
+        during.latencies_ms.extend(tally.latencies_ms);
+        during.failures += tally.failures;
+        during.likes += tally.likes;
+        during.reflected += tally.reflected;
+        seconds += s;
+    }
+    let (outcome, train_seconds) = training.await.expect("training task");
+    println!(
+        "retrain under load took {train_seconds:.1} s: {:?}",
+        outcome.expect("retrain")
+    );
+    report("during the retrain and swap", &mut during, seconds);
+    let (connections, mut tally, seconds) = round(connections, ROUND).await;
+    report("after the swap", &mut tally, seconds);
+    drop(connections);
+    drop(services);
+    let _ = std::fs::remove_dir_all(&dir);
+}

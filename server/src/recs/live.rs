@@ -1,0 +1,360 @@
+//! A shopper's live state: their product events (loaded from the log once, then kept up
+//! to date in memory as each event is recorded), onboarding interests, and what was
+//! served to them lately (for attributing clicks to the variant that served them).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use curio::strategy::Rules;
+use curio::InteractionKind;
+
+use super::modelset::Catalog;
+use crate::store::recs::LogEvent;
+
+/// Product events kept per shopper (the newest).
+const MAX_EVENTS: usize = 1_000;
+/// Served items remembered for attribution.
+const MAX_SERVED: usize = 400;
+
+/// One product event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiveEvent {
+    /// The product.
+    pub product_id: i64,
+    /// What happened.
+    pub kind: InteractionKind,
+    /// Stars or quantity.
+    pub value: Option<f32>,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+}
+
+impl From<&LogEvent> for LiveEvent {
+    fn from(e: &LogEvent) -> Self {
+        Self {
+            product_id: e.product_id,
+            kind: e.kind,
+            value: e.value,
+            at_ms: e.occurred_at,
+        }
+    }
+}
+
+/// A served item: which list and variant put it in front of the shopper.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// The product.
+    pub product_id: i64,
+    /// The surface.
+    pub surface: String,
+    /// The variant.
+    pub variant: String,
+    /// The request (one list).
+    pub request_id: String,
+}
+
+/// How much an engagement with a served item is worth to its variant, per list: the
+/// strongest engagement counts, at most 1 per list.
+pub fn reward_of(kind: InteractionKind) -> Option<f64> {
+    match kind {
+        InteractionKind::Click => Some(0.4),
+        InteractionKind::Like => Some(0.6),
+        InteractionKind::AddToCart => Some(0.8),
+        InteractionKind::Purchase => Some(1.0),
+        InteractionKind::Rating => Some(0.6),
+        _ => None,
+    }
+}
+
+/// One shopper's live state.
+#[derive(Debug, Clone, Default)]
+pub struct LiveShopper {
+    events: VecDeque<LiveEvent>,
+    interests: Vec<i64>,
+    served: VecDeque<Served>,
+    credited: HashMap<String, f64>,
+    /// Bumped on every change (cache keys use it).
+    pub version: u64,
+}
+
+impl LiveShopper {
+    /// The state from the shopper's logged events (oldest first) and interests.
+    pub fn from_log(events: &[LogEvent], interests: Vec<i64>) -> Self {
+        let skip = events.len().saturating_sub(MAX_EVENTS);
+        Self {
+            events: events[skip..].iter().map(LiveEvent::from).collect(),
+            interests,
+            ..Self::default()
+        }
+    }
+
+    /// Adds an event.
+    pub fn push(&mut self, event: LiveEvent) {
+        self.events.push_back(event);
+        if self.events.len() > MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.version += 1;
+    }
+
+    /// Withdraws the shopper's like or dislike of a product (their opinion is gone; the
+    /// log keeps the history).
+    pub fn clear_opinion(&mut self, product_id: i64) {
+        self.events.retain(|e| {
+            !(e.product_id == product_id
+                && matches!(e.kind, InteractionKind::Like | InteractionKind::Dislike))
+        });
+        self.version += 1;
+    }
+
+    /// Replaces the onboarding interests.
+    pub fn set_interests(&mut self, categories: Vec<i64>) {
+        self.interests = categories;
+        self.version += 1;
+    }
+
+    /// Onboarding interests (category ids).
+    pub fn interests(&self) -> &[i64] {
+        &self.interests
+    }
+
+    /// Whether the shopper has no product event yet.
+    pub fn is_new(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The history the models score: per known product, the sum of its events' weights,
+    /// each halved every `half_life_days` before the newest event and multiplied by
+    /// `session_boost` when within `session_minutes` of it. Only positive sums: dislikes
+    /// act through exclusions and demotion instead (a negative weight is not something
+    /// every model can take).
+    pub fn history(&self, catalog: &Catalog, rules: &Rules) -> Vec<(u32, f32)> {
+        let Some(newest) = self.events.iter().map(|e| e.at_ms).max() else {
+            return Vec::new();
+        };
+        let half_life_ms = f64::from(rules.half_life_days) * 86_400_000.0;
+        let session_ms = i64::from(rules.session_minutes) * 60_000;
+        let mut sums: HashMap<u32, f32> = HashMap::new();
+        for e in &self.events {
+            let Some(item) = catalog.item(e.product_id) else {
+                continue;
+            };
+            let age = (newest - e.at_ms).max(0);
+            let mut weight =
+                e.kind.default_weight(e.value) * 0.5f64.powf(age as f64 / half_life_ms) as f32;
+            if age <= session_ms {
+                weight *= rules.session_boost;
+            }
+            *sums.entry(item).or_default() += weight;
+        }
+        let mut history: Vec<(u32, f32)> = sums.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        history.sort_unstable_by_key(|(item, _)| *item);
+        history
+    }
+
+    /// Products with any event (not recommended back on personal surfaces).
+    pub fn seen(&self) -> HashSet<i64> {
+        self.events.iter().map(|e| e.product_id).collect()
+    }
+
+    /// Products never to show: bought (see "buy again" instead) or disliked now.
+    pub fn excluded(&self) -> HashSet<i64> {
+        let mut out: HashSet<i64> = self.disliked().into_iter().collect();
+        out.extend(
+            self.events
+                .iter()
+                .filter(|e| e.kind == InteractionKind::Purchase)
+                .map(|e| e.product_id),
+        );
+        out
+    }
+
+    /// Products whose latest like/dislike is a dislike, or rated 1-2 stars last.
+    pub fn disliked(&self) -> Vec<i64> {
+        let mut latest: HashMap<i64, bool> = HashMap::new();
+        for e in &self.events {
+            match e.kind {
+                InteractionKind::Dislike => {
+                    latest.insert(e.product_id, true);
+                }
+                InteractionKind::Like => {
+                    latest.insert(e.product_id, false);
+                }
+                InteractionKind::Rating => {
+                    latest.insert(e.product_id, e.value.is_some_and(|s| s < 2.5));
+                }
+                _ => {}
+            }
+        }
+        let mut out: Vec<i64> = latest
+            .into_iter()
+            .filter(|(_, d)| *d)
+            .map(|(p, _)| p)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The product the shopper showed the strongest recent liking for: the latest like,
+    /// 4-5 star rating, purchase or add to cart, with that event's kind.
+    pub fn anchor(&self) -> Option<(i64, InteractionKind)> {
+        let disliked = self.disliked();
+        self.events
+            .iter()
+            .rev()
+            .find(|e| {
+                !disliked.contains(&e.product_id)
+                    && match e.kind {
+                        InteractionKind::Like
+                        | InteractionKind::Purchase
+                        | InteractionKind::AddToCart => true,
+                        InteractionKind::Rating => e.value.is_some_and(|s| s >= 3.5),
+                        _ => false,
+                    }
+            })
+            .map(|e| (e.product_id, e.kind))
+    }
+
+    /// The strongest kind of event the shopper had with a product (for reasons).
+    pub fn strongest(&self, product_id: i64) -> Option<InteractionKind> {
+        self.events
+            .iter()
+            .filter(|e| e.product_id == product_id)
+            .map(|e| e.kind)
+            .max_by(|a, b| {
+                a.default_weight(Some(5.0))
+                    .total_cmp(&b.default_weight(Some(5.0)))
+            })
+    }
+
+    /// Viewed products, newest view first, each once.
+    pub fn recently_viewed(&self, limit: usize) -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for e in self.events.iter().rev() {
+            if matches!(e.kind, InteractionKind::View | InteractionKind::Click)
+                && !out.iter().any(|(p, _)| *p == e.product_id)
+            {
+                out.push((e.product_id, e.at_ms));
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Bought products: (product, times bought, latest purchase in Unix milliseconds),
+    /// most recently bought first.
+    pub fn purchases(&self) -> Vec<(i64, u32, i64)> {
+        let mut by_product: HashMap<i64, (u32, i64)> = HashMap::new();
+        for e in self
+            .events
+            .iter()
+            .filter(|e| e.kind == InteractionKind::Purchase)
+        {
+            let entry = by_product.entry(e.product_id).or_insert((0, e.at_ms));
+            entry.0 += 1;
+            entry.1 = entry.1.max(e.at_ms);
+        }
+        let mut out: Vec<(i64, u32, i64)> = by_product
+            .into_iter()
+            .map(|(p, (n, at))| (p, n, at))
+            .collect();
+        out.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Remembers the items of a served list.
+    pub fn remember_served(&mut self, items: impl IntoIterator<Item = Served>) {
+        for served in items {
+            self.served.push_back(served);
+        }
+        while self.served.len() > MAX_SERVED {
+            self.served.pop_front();
+        }
+    }
+
+    /// The reward an engagement with `product_id` earns the list that last served it:
+    /// (surface, variant, reward to add), where the reward is what this engagement adds
+    /// over the strongest one already credited to that list.
+    pub fn credit(
+        &mut self,
+        product_id: i64,
+        kind: InteractionKind,
+    ) -> Option<(String, String, f64)> {
+        let reward = reward_of(kind)?;
+        let served = self
+            .served
+            .iter()
+            .rev()
+            .find(|s| s.product_id == product_id)?
+            .clone();
+        let already = self
+            .credited
+            .entry(served.request_id.clone())
+            .or_insert(0.0);
+        let gain = (reward - *already).max(0.0);
+        if gain <= 0.0 {
+            return None;
+        }
+        *already = reward;
+        if self.credited.len() > MAX_SERVED {
+            // Lists that old no longer earn; forget them all but this one.
+            let keep = served.request_id.clone();
+            self.credited.retain(|k, _| *k == keep);
+        }
+        Some((served.surface, served.variant, gain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(product_id: i64, kind: InteractionKind, value: Option<f32>, at_ms: i64) -> LiveEvent {
+        LiveEvent {
+            product_id,
+            kind,
+            value,
+            at_ms,
+        }
+    }
+
+    #[test]
+    fn dislikes_purchases_and_withdrawn_opinions() {
+        let mut live = LiveShopper::default();
+        live.push(event(1, InteractionKind::Like, None, 1));
+        live.push(event(2, InteractionKind::Dislike, None, 2));
+        live.push(event(3, InteractionKind::Purchase, Some(1.0), 3));
+        live.push(event(4, InteractionKind::Rating, Some(1.0), 4));
+        assert_eq!(live.disliked(), vec![2, 4]);
+        let excluded = live.excluded();
+        assert!(excluded.contains(&2) && excluded.contains(&3) && excluded.contains(&4));
+        assert!(!excluded.contains(&1));
+        assert_eq!(live.anchor(), Some((3, InteractionKind::Purchase)));
+        live.clear_opinion(2);
+        assert!(live.disliked() == vec![4]);
+        live.push(event(2, InteractionKind::Like, None, 5));
+        assert_eq!(live.anchor(), Some((2, InteractionKind::Like)));
+    }
+
+    #[test]
+    fn credit_counts_the_strongest_engagement_once_per_list() {
+        let mut live = LiveShopper::default();
+        live.remember_served([Served {
+            product_id: 7,
+            surface: "for_you".into(),
+            variant: "blend".into(),
+            request_id: "r1".into(),
+        }]);
+        let (surface, variant, gain) = live.credit(7, InteractionKind::Click).unwrap();
+        assert_eq!((surface.as_str(), variant.as_str()), ("for_you", "blend"));
+        assert!((gain - 0.4).abs() < 1e-9);
+        // A second click earns nothing; a purchase earns the difference.
+        assert!(live.credit(7, InteractionKind::Click).is_none());
+        let (_, _, gain) = live.credit(7, InteractionKind::Purchase).unwrap();
+        assert!((gain - 0.6).abs() < 1e-9);
+        // Views and items never served earn nothing.
+        assert!(live.credit(7, InteractionKind::View).is_none());
+        assert!(live.credit(8, InteractionKind::Click).is_none());
+    }
+}

@@ -1,0 +1,613 @@
+//! The live recommendation service: the current model set behind an atomic swap, every
+//! shopper's live state in memory, the strategy that says which models fill which
+//! surface, the bandit that learns which variant serves better, and the background jobs
+//! that retrain, publish and pick up model versions.
+//!
+//! Nothing here retrains on a request: an event updates the shopper's live state before
+//! the call that recorded it answers, and the next list is scored from that state.
+
+pub mod live;
+pub mod modelset;
+mod serve;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use curio::bandit::Bandit;
+use curio::strategy::Strategy;
+use curio::InteractionKind;
+
+pub use live::{LiveEvent, LiveShopper, Served};
+pub use modelset::{ModelSet, TrainingData, QUICK_MODELS};
+pub use serve::{RecItem, RecList, RecRequest};
+
+use crate::error::Error;
+use crate::store::recs::NewModelVersion;
+use crate::store::Store;
+
+/// The strategy used unless `--strategy` names another file.
+pub const DEFAULT_STRATEGY: &str = include_str!("../../strategy.toml");
+
+/// The model settings used unless `--model-params` names another file: the blender's
+/// members leave EASE out (its dense item x item matrix is 140 MB on the default shop).
+pub const DEFAULT_PARAMS: &str = r#"
+[blend]
+members = ["popularity", "item-knn", "user-knn", "als", "bpr", "content"]
+"#;
+
+/// The models a node serves unless told otherwise.
+pub const DEFAULT_MODELS: &str =
+    "popularity,trending,content,item-knn,user-knn,als,bpr,blend,neumf,two-tower";
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct RecsConfig {
+    /// Models to train and serve.
+    pub models: Vec<String>,
+    /// Strategy TOML (the built-in one when `None`).
+    pub strategy: Option<PathBuf>,
+    /// Model hyper-parameters TOML, as `curio eval --params` (built-in when `None`).
+    pub params: Option<PathBuf>,
+    /// Retrain this often (`None`: never on a schedule).
+    pub retrain_every: Option<Duration>,
+    /// Retrain after this many new events (`None`: never on volume).
+    pub retrain_after_events: Option<u64>,
+    /// Train the full model set in the background after a quick first start.
+    pub background: bool,
+    /// Check the database for a newer published version this often.
+    pub poll_every: Option<Duration>,
+    /// Write the bandit's counts this often.
+    pub flush_every: Duration,
+    /// A new version may be this much worse (relative NDCG@10) and still go live:
+    /// holdouts move as the log grows.
+    pub tolerance: f64,
+}
+
+impl RecsConfig {
+    /// Everything a serving node runs.
+    pub fn serving(models: Vec<String>) -> Self {
+        Self {
+            models,
+            strategy: None,
+            params: None,
+            retrain_every: Some(Duration::from_secs(3_600)),
+            retrain_after_events: Some(5_000),
+            background: true,
+            poll_every: Some(Duration::from_secs(30)),
+            flush_every: Duration::from_secs(5),
+            tolerance: 0.02,
+        }
+    }
+
+    /// No background work: tests drive training themselves.
+    pub fn quiet(models: Vec<String>) -> Self {
+        Self {
+            retrain_every: None,
+            retrain_after_events: None,
+            background: false,
+            poll_every: None,
+            ..Self::serving(models)
+        }
+    }
+}
+
+/// What a retraining did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retrained {
+    /// The new version serves now.
+    Swapped {
+        /// Its id.
+        version: i64,
+    },
+    /// The new version scored worse; the old one keeps serving.
+    Rejected {
+        /// Its id (kept with metrics, without payload).
+        version: i64,
+        /// Which model got worse, by how much.
+        reason: String,
+    },
+    /// Another training was running.
+    Busy,
+}
+
+/// Per surface, the bandit's evidence: totals read from the database plus this node's
+/// deltas not yet written.
+#[derive(Default)]
+struct BanditBook {
+    totals: HashMap<(String, String), (i64, f64)>,
+    pending: HashMap<(String, String), (i64, f64)>,
+}
+
+impl BanditBook {
+    fn bandit(&self, surface: &str, variants: &[&str], floor: f64) -> Bandit {
+        let mut bandit = Bandit::new(variants, floor);
+        for arm in &mut bandit.arms {
+            let key = (surface.to_string(), arm.name.clone());
+            for map in [&self.totals, &self.pending] {
+                if let Some(&(impressions, rewards)) = map.get(&key) {
+                    arm.impressions += impressions.max(0) as u64;
+                    arm.rewards += rewards.max(0.0);
+                }
+            }
+        }
+        bandit
+    }
+
+    fn add(&mut self, surface: &str, variant: &str, impressions: i64, rewards: f64) {
+        let entry = self
+            .pending
+            .entry((surface.to_string(), variant.to_string()))
+            .or_default();
+        entry.0 += impressions;
+        entry.1 += rewards;
+    }
+}
+
+/// A shopper's slot: live state plus the lists cached for it.
+#[derive(Default)]
+struct Slot {
+    live: LiveShopper,
+    /// Personal lists per cache key, valid for one (live version, model version).
+    cache: HashMap<String, (u64, Option<i64>, Arc<Vec<RecItem>>)>,
+    touched: u64,
+}
+
+/// Shoppers kept in memory; beyond this the least recently served are dropped (they
+/// load again from the log on their next request).
+const MAX_LIVE_SHOPPERS: usize = 200_000;
+
+/// The service.
+pub struct RecService {
+    store: Store,
+    config: RecsConfig,
+    strategy: Strategy,
+    params: toml::Table,
+    set: ArcSwap<ModelSet>,
+    categories: ArcSwap<HashMap<i64, String>>,
+    shoppers: Mutex<HashMap<i64, Arc<Mutex<Slot>>>>,
+    clock: AtomicU64,
+    bandit: Mutex<BanditBook>,
+    new_events: AtomicU64,
+    training: AtomicBool,
+}
+
+impl RecService {
+    /// Loads the newest published model version, or trains the quick models when there
+    /// is none (the first start), and starts the background jobs `config` asks for.
+    pub async fn start(store: Store, config: RecsConfig) -> Result<Arc<Self>, Error> {
+        let service = Self::open(store.clone(), config).await?;
+        let started = Instant::now();
+        if service.current().version.is_none() && !store.catalog_is_empty().await? {
+            let quick: Vec<String> = service
+                .config
+                .models
+                .iter()
+                .filter(|m| QUICK_MODELS.contains(&m.as_str()))
+                .cloned()
+                .collect();
+            let outcome = service.train_and_publish(quick, "serve", true).await?;
+            tracing::info!(
+                ?outcome,
+                secs = started.elapsed().as_secs_f64(),
+                "first start: quick models trained"
+            );
+        }
+        let background = service.config.background;
+        let missing = service
+            .config
+            .models
+            .iter()
+            .any(|m| !service.set.load().models.contains_key(m));
+        if background && missing && !store.catalog_is_empty().await? {
+            let s = service.clone();
+            tokio::spawn(async move {
+                let models = s.config.models.clone();
+                match s.train_and_publish(models, "serve", false).await {
+                    Ok(outcome) => tracing::info!(?outcome, "full model set trained"),
+                    Err(error) => tracing::warn!(%error, "full training failed"),
+                }
+            });
+        }
+        service.spawn_jobs();
+        Ok(service)
+    }
+
+    /// The service over the newest published version (or nothing yet), with no
+    /// training and no background jobs: what `curio train --publish` works from.
+    pub async fn open(store: Store, config: RecsConfig) -> Result<Arc<Self>, Error> {
+        let strategy_text = match &config.strategy {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                Error::Startup(format!("cannot read the strategy {}: {e}", path.display()))
+            })?,
+            None => DEFAULT_STRATEGY.to_string(),
+        };
+        let known: Vec<&str> = crate::eval_cmd::MODELS.to_vec();
+        let strategy =
+            Strategy::parse(&strategy_text, &known).map_err(|e| Error::Startup(e.to_string()))?;
+        for name in &config.models {
+            if !known.contains(&name.as_str()) {
+                return Err(Error::Startup(format!(
+                    "unknown model {name:?} in the served models (known: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        let params_text = match &config.params {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                Error::Startup(format!(
+                    "cannot read model parameters {}: {e}",
+                    path.display()
+                ))
+            })?,
+            None => DEFAULT_PARAMS.to_string(),
+        };
+        let params: toml::Table = toml::from_str(&params_text)
+            .map_err(|e| Error::Startup(format!("model parameters: {e}")))?;
+
+        let service = Arc::new(Self {
+            store: store.clone(),
+            config,
+            strategy,
+            params,
+            set: ArcSwap::from_pointee(ModelSet::empty()),
+            categories: ArcSwap::from_pointee(HashMap::new()),
+            shoppers: Mutex::new(HashMap::new()),
+            clock: AtomicU64::new(0),
+            bandit: Mutex::new(BanditBook::default()),
+            new_events: AtomicU64::new(0),
+            training: AtomicBool::new(false),
+        });
+        service.refresh_categories().await?;
+        service.bandit.lock().expect("bandit lock").totals = store
+            .bandit_arms()
+            .await?
+            .into_iter()
+            .map(|(s, v, i, r)| ((s, v), (i, r)))
+            .collect();
+
+        let started = Instant::now();
+        if let Some((row, payload)) = store.latest_live_version().await? {
+            let id = row.model_version_id;
+            let set = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
+                .await
+                .map_err(|e| Error::Startup(format!("loading models: {e}")))?
+                .map_err(Error::Startup)?;
+            tracing::info!(
+                version = id,
+                models = ?set.model_names(),
+                secs = started.elapsed().as_secs_f64(),
+                "model version loaded"
+            );
+            service.set.store(Arc::new(set));
+        }
+        Ok(service)
+    }
+
+    /// `curio train --publish`: trains the configured models on the database's whole log
+    /// and publishes them as a model version, unless they score worse than the version
+    /// serving now. Serving nodes pick the new version up within their polling interval.
+    pub async fn publish(store: Store, models: Vec<String>) -> Result<Retrained, Error> {
+        let service = Self::open(store, RecsConfig::quiet(models.clone())).await?;
+        service.train_and_publish(models, "train", false).await
+    }
+
+    fn spawn_jobs(self: &Arc<Self>) {
+        self.every(Some(self.config.flush_every), |service| async move {
+            if let Err(error) = service.flush_bandit().await {
+                tracing::warn!(%error, "cannot write the bandit's counts");
+            }
+        });
+        self.every(self.config.retrain_every, |service| async move {
+            service.retrain_logged("schedule").await;
+        });
+        self.every(self.config.poll_every, |service| async move {
+            if let Err(error) = service.pick_up_newer().await {
+                tracing::warn!(%error, "cannot check for a newer model version");
+            }
+        });
+    }
+
+    /// Runs `job` every `period` (first after one period) for as long as the service
+    /// lives; nothing when `period` is `None`.
+    fn every<F, Fut>(self: &Arc<Self>, period: Option<Duration>, job: F)
+    where
+        F: Fn(Arc<Self>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let Some(period) = period else { return };
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(service) = weak.upgrade() else { break };
+                job(service).await;
+            }
+        });
+    }
+
+    async fn retrain_logged(&self, why: &str) {
+        let models = self.config.models.clone();
+        match self.train_and_publish(models, "serve", false).await {
+            Ok(outcome) => tracing::info!(why, ?outcome, "retrained"),
+            Err(error) => tracing::warn!(why, %error, "retraining failed"),
+        }
+    }
+
+    async fn refresh_categories(&self) -> Result<(), Error> {
+        let map = self
+            .store
+            .categories()
+            .await?
+            .into_iter()
+            .map(|c| (c.category_id, c.path))
+            .collect();
+        self.categories.store(Arc::new(map));
+        Ok(())
+    }
+
+    /// The model set serving now.
+    pub fn current(&self) -> Arc<ModelSet> {
+        self.set.load_full()
+    }
+
+    /// The strategy in force.
+    pub fn strategy(&self) -> &Strategy {
+        &self.strategy
+    }
+
+    /// Trains `models` on the whole log in a blocking task, compares the result with the
+    /// serving set on each shared model's holdout NDCG@10, stores the version (live or
+    /// rejected) and swaps it in when live. `force` skips the comparison (first start).
+    pub async fn train_and_publish(
+        &self,
+        models: Vec<String>,
+        origin: &'static str,
+        force: bool,
+    ) -> Result<Retrained, Error> {
+        if self.training.swap(true, Ordering::SeqCst) {
+            return Ok(Retrained::Busy);
+        }
+        let result = self.train_and_publish_inner(models, origin, force).await;
+        self.training.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn train_and_publish_inner(
+        &self,
+        models: Vec<String>,
+        origin: &'static str,
+        force: bool,
+    ) -> Result<Retrained, Error> {
+        self.new_events.store(0, Ordering::SeqCst);
+        let data = TrainingData {
+            products: self.store.training_products().await?,
+            events: Vec::new(),
+            baskets: Vec::new(),
+        };
+        let (events, baskets) = self.store.training_events().await?;
+        let data = TrainingData {
+            events,
+            baskets,
+            ..data
+        };
+        let params = self.params.clone();
+        let attribute = self.strategy.rules.consumable_attribute.clone();
+        let (set, bytes) = tokio::task::spawn_blocking(move || {
+            let set = ModelSet::train(&data, &models, &params, &attribute)?;
+            let bytes = set.to_bytes()?;
+            Ok::<_, String>((set, bytes))
+        })
+        .await
+        .map_err(|e| Error::Command(format!("training task failed: {e}")))?
+        .map_err(Error::Command)?;
+
+        let current = self.current();
+        let verdict = if force || current.models.is_empty() {
+            Ok(())
+        } else {
+            set.not_worse_than(&current, self.config.tolerance)
+        };
+        let mut version = NewModelVersion {
+            trained_events: set.trained_events,
+            trained_until: set.trained_until,
+            models: set.model_names(),
+            metrics: set.metrics.clone(),
+            live: verdict.is_ok(),
+            origin,
+            seconds: set.seconds,
+            payload: None,
+        };
+        if verdict.is_ok() {
+            version.payload = Some(bytes);
+        }
+        let id = self.store.insert_model_version(&version).await?;
+        match verdict {
+            Ok(()) => {
+                let mut set = set;
+                set.version = Some(id);
+                self.set.store(Arc::new(set));
+                self.refresh_categories().await?;
+                self.store.prune_model_payloads(3).await?;
+                Ok(Retrained::Swapped { version: id })
+            }
+            Err(reason) => {
+                tracing::warn!(version = id, %reason, "new model version rejected");
+                Ok(Retrained::Rejected {
+                    version: id,
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// Swaps in a newer live version another process published (`curio train
+    /// --publish`, another node). Returns whether it did.
+    pub async fn pick_up_newer(&self) -> Result<bool, Error> {
+        let serving = self.current().version;
+        let newest = self.store.latest_live_version_id().await?;
+        if newest.is_none() || newest <= serving {
+            return Ok(false);
+        }
+        let Some((row, payload)) = self.store.latest_live_version().await? else {
+            return Ok(false);
+        };
+        let id = row.model_version_id;
+        let set = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
+            .await
+            .map_err(|e| Error::Command(format!("loading models: {e}")))?
+            .map_err(Error::Command)?;
+        self.set.store(Arc::new(set));
+        self.refresh_categories().await?;
+        tracing::info!(version = id, "picked up a newer model version");
+        Ok(true)
+    }
+
+    /// The shopper's slot, loading their history from the log on first use.
+    async fn slot(&self, shopper: i64) -> Result<Arc<Mutex<Slot>>, Error> {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = self.shoppers.lock().expect("shoppers lock").get(&shopper) {
+            slot.lock().expect("slot lock").touched = tick;
+            return Ok(slot.clone());
+        }
+        let events = self.store.shopper_history(shopper).await?;
+        let interests = self.store.interests(shopper).await?;
+        let slot = Arc::new(Mutex::new(Slot {
+            live: LiveShopper::from_log(&events, interests),
+            cache: HashMap::new(),
+            touched: tick,
+        }));
+        let mut shoppers = self.shoppers.lock().expect("shoppers lock");
+        if shoppers.len() >= MAX_LIVE_SHOPPERS {
+            evict(&mut shoppers);
+        }
+        // Another request may have loaded it meanwhile: theirs may hold newer events.
+        Ok(shoppers.entry(shopper).or_insert(slot).clone())
+    }
+
+    /// Records in the shopper's live state an event already durable in the log, and
+    /// credits the variant that served the product. Called before the event's request
+    /// answers, so the next recommendation reflects it.
+    pub async fn observe(
+        self: &Arc<Self>,
+        shopper: i64,
+        product_id: i64,
+        kind: InteractionKind,
+        value: Option<f32>,
+        at_ms: i64,
+    ) -> Result<(), Error> {
+        let loaded = self
+            .shoppers
+            .lock()
+            .expect("shoppers lock")
+            .contains_key(&shopper);
+        let slot = self.slot(shopper).await?;
+        let credit = {
+            let mut slot = slot.lock().expect("slot lock");
+            if loaded {
+                slot.live.push(LiveEvent {
+                    product_id,
+                    kind,
+                    value,
+                    at_ms,
+                });
+            } else {
+                // Freshly loaded from the log, which already holds this event.
+                slot.live.version += 1;
+            }
+            slot.live.credit(product_id, kind)
+        };
+        if let Some((surface, variant, reward)) = credit {
+            self.bandit
+                .lock()
+                .expect("bandit lock")
+                .add(&surface, &variant, 0, reward);
+        }
+        let count = self.new_events.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(limit) = self.config.retrain_after_events {
+            if count >= limit && !self.training.load(Ordering::SeqCst) {
+                self.new_events.store(0, Ordering::SeqCst);
+                let service = self.clone();
+                tokio::spawn(async move { service.retrain_logged("events").await });
+            }
+        }
+        Ok(())
+    }
+
+    /// The shopper withdrew their like or dislike of a product.
+    pub async fn forget_opinion(&self, shopper: i64, product_id: i64) -> Result<(), Error> {
+        let slot = self.slot(shopper).await?;
+        slot.lock()
+            .expect("slot lock")
+            .live
+            .clear_opinion(product_id);
+        Ok(())
+    }
+
+    /// Onboarding: the shopper's chosen categories (durable) shape their lists at once.
+    pub async fn set_interests(&self, shopper: i64, categories: Vec<i64>) -> Result<(), Error> {
+        self.store.set_interests(shopper, &categories).await?;
+        let slot = self.slot(shopper).await?;
+        slot.lock()
+            .expect("slot lock")
+            .live
+            .set_interests(categories);
+        Ok(())
+    }
+
+    /// Writes this node's bandit deltas; on success, reloads the totals every node wrote.
+    pub async fn flush_bandit(&self) -> Result<(), Error> {
+        let pending = std::mem::take(&mut self.bandit.lock().expect("bandit lock").pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let deltas: Vec<(String, String, i64, f64)> = pending
+            .iter()
+            .map(|((s, v), (i, r))| (s.clone(), v.clone(), *i, *r))
+            .collect();
+        if let Err(error) = self.store.add_bandit_counts(&deltas).await {
+            let mut book = self.bandit.lock().expect("bandit lock");
+            for ((s, v), (i, r)) in pending {
+                book.add(&s, &v, i, r);
+            }
+            return Err(error);
+        }
+        let totals = self.store.bandit_arms().await?;
+        self.bandit.lock().expect("bandit lock").totals = totals
+            .into_iter()
+            .map(|(s, v, i, r)| ((s, v), (i, r)))
+            .collect();
+        Ok(())
+    }
+
+    /// Each variant's evidence on a surface: (variant, impressions, rewards).
+    pub fn bandit_counts(&self, surface: &str) -> Vec<(String, u64, f64)> {
+        let Some(config) = self.strategy.surface.get(surface) else {
+            return Vec::new();
+        };
+        let names: Vec<&str> = config.variants.iter().map(|v| v.name.as_str()).collect();
+        let book = self.bandit.lock().expect("bandit lock");
+        book.bandit(surface, &names, config.exploration)
+            .arms
+            .into_iter()
+            .map(|a| (a.name, a.impressions, a.rewards))
+            .collect()
+    }
+}
+
+/// Drops the least recently used tenth of the slots.
+fn evict(shoppers: &mut HashMap<i64, Arc<Mutex<Slot>>>) {
+    let mut touched: Vec<(u64, i64)> = shoppers
+        .iter()
+        .map(|(id, slot)| (slot.lock().map(|s| s.touched).unwrap_or(0), *id))
+        .collect();
+    touched.sort_unstable();
+    for (_, id) in touched.iter().take(shoppers.len() / 10 + 1) {
+        shoppers.remove(id);
+    }
+}

@@ -1,0 +1,340 @@
+//! One trained model set: the catalogue as the models index it, the fitted models, the
+//! co-purchase table, and their holdout metrics. Trained from the database, saved as one
+//! payload (a model version), swapped in whole.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use curio::eval::{evaluate, leave_last_out};
+use curio::models::{CoPurchase, CoPurchaseConfig};
+use curio::{Dataset, Event, IdMap, ItemFeatures, Recommender};
+use serde::{Deserialize, Serialize};
+
+use crate::eval_cmd::build_model;
+use crate::store::recs::{BasketKey, LogEvent, TrainingProduct};
+
+/// The models the first start fits before serving: seconds each on the default shop.
+pub const QUICK_MODELS: [&str; 4] = ["popularity", "trending", "content", "item-knn"];
+
+/// The metric a new version must not fall below the serving one on.
+pub const GATE_METRIC: &str = "ndcg@10";
+
+/// The catalogue as the models index it (item index = position).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Per item, its product id.
+    pub product_ids: Vec<i64>,
+    /// Per item, its title.
+    pub titles: Vec<String>,
+    /// Per item, its leaf category id.
+    pub categories: Vec<Option<i64>>,
+    /// Per item, its leaf category's name.
+    pub category_names: Vec<Option<String>>,
+    /// Per item, its category path ("Home > Kitchen").
+    pub paths: Vec<Option<String>>,
+    /// Per item, its price in minor units.
+    pub prices: Vec<Option<i64>>,
+    /// Per item, whether it can be bought (at training time; cards re-check).
+    pub in_stock: Vec<bool>,
+    /// Per item, whether it is a consumable (bought again and again).
+    pub consumable: Vec<bool>,
+    /// Product id to item index.
+    #[serde(skip)]
+    index: HashMap<i64, u32>,
+}
+
+impl Catalog {
+    fn new(products: &[TrainingProduct], consumable_attribute: &str) -> Self {
+        let mut catalog = Catalog::default();
+        for p in products {
+            let attributes: BTreeMap<String, String> =
+                serde_json::from_str(&p.attributes).unwrap_or_default();
+            catalog.product_ids.push(p.product_id);
+            catalog.titles.push(p.title.clone());
+            catalog.categories.push(p.category_id);
+            catalog.category_names.push(
+                p.path
+                    .as_deref()
+                    .and_then(|path| path.rsplit(" > ").next())
+                    .map(str::to_string),
+            );
+            catalog.paths.push(p.path.clone());
+            catalog.prices.push(p.price_minor);
+            catalog.in_stock.push(p.in_stock);
+            catalog.consumable.push(
+                attributes
+                    .get(consumable_attribute)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+            );
+        }
+        catalog.reindex();
+        catalog
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .product_ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+    }
+
+    /// The item index of a product, if the models know it.
+    pub fn item(&self, product_id: i64) -> Option<u32> {
+        self.index.get(&product_id).copied()
+    }
+
+    /// Whether an item lies in the category at `path` (itself or below it).
+    pub fn in_category(&self, item: u32, path: &str) -> bool {
+        self.paths
+            .get(item as usize)
+            .and_then(Option::as_deref)
+            .is_some_and(|own| {
+                own == path || (own.starts_with(path) && own[path.len()..].starts_with(" > "))
+            })
+    }
+
+    /// Items known.
+    pub fn len(&self) -> usize {
+        self.product_ids.len()
+    }
+
+    /// Whether no item is known.
+    pub fn is_empty(&self) -> bool {
+        self.product_ids.is_empty()
+    }
+}
+
+/// A trained, servable model set.
+pub struct ModelSet {
+    /// The database's id of this version (`None` until saved).
+    pub version: Option<i64>,
+    /// The catalogue.
+    pub catalog: Catalog,
+    /// Fitted models by name.
+    pub models: BTreeMap<String, Box<dyn Recommender>>,
+    /// "Frequently bought together".
+    pub copurchase: CoPurchase,
+    /// Holdout metrics: `<model>.ndcg@10`, `<model>.recall@10`, `<model>.fit_seconds`.
+    pub metrics: BTreeMap<String, f64>,
+    /// Events read.
+    pub trained_events: i64,
+    /// Unix milliseconds of the newest event read.
+    pub trained_until: i64,
+    /// Wall-clock seconds the training took.
+    pub seconds: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    catalog: Catalog,
+    models: Vec<(String, Vec<u8>)>,
+    copurchase: Vec<u8>,
+    metrics: BTreeMap<String, f64>,
+    trained_events: i64,
+    trained_until: i64,
+    seconds: f64,
+}
+
+/// What training reads.
+pub struct TrainingData {
+    /// Every product.
+    pub products: Vec<TrainingProduct>,
+    /// Every product event.
+    pub events: Vec<LogEvent>,
+    /// Per purchase event (in order), its basket.
+    pub baskets: Vec<BasketKey>,
+}
+
+impl ModelSet {
+    /// An empty set: serves fallbacks only (no products yet).
+    pub fn empty() -> Self {
+        Self {
+            version: None,
+            catalog: Catalog::default(),
+            models: BTreeMap::new(),
+            copurchase: CoPurchase::default(),
+            metrics: BTreeMap::new(),
+            trained_events: 0,
+            trained_until: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// Names of the fitted models.
+    pub fn model_names(&self) -> Vec<String> {
+        self.models.keys().cloned().collect()
+    }
+
+    /// Fits `names` on `data`: each model on every shopper's history but their latest
+    /// item, which is the holdout its metrics come from. The served models are the ones
+    /// evaluated; a shopper's latest events reach them through the live history anyway.
+    pub fn train(
+        data: &TrainingData,
+        names: &[String],
+        params: &toml::Table,
+        consumable_attribute: &str,
+    ) -> Result<Self, String> {
+        let started = Instant::now();
+        let catalog = Catalog::new(&data.products, consumable_attribute);
+        let dataset = dataset(&catalog, &data.products, &data.events);
+        let split = leave_last_out(&dataset);
+        let mut models = BTreeMap::new();
+        let mut metrics = BTreeMap::new();
+        for name in names {
+            let fit_started = Instant::now();
+            let mut model = build_model(name, params, 42)?;
+            model
+                .fit(&split.train)
+                .map_err(|e| format!("cannot fit {name}: {e}"))?;
+            let fit_seconds = fit_started.elapsed().as_secs_f64();
+            let report = evaluate(model.as_ref(), &split, 10);
+            tracing::info!(
+                model = %name,
+                ndcg = report.metrics.ndcg,
+                fit_seconds,
+                "model fitted"
+            );
+            metrics.insert(format!("{name}.{GATE_METRIC}"), report.metrics.ndcg);
+            metrics.insert(format!("{name}.recall@10"), report.metrics.recall);
+            metrics.insert(format!("{name}.coverage"), report.coverage);
+            metrics.insert(format!("{name}.fit_seconds"), fit_seconds);
+            models.insert(name.clone(), model);
+        }
+        metrics.insert(
+            "holdout_users".into(),
+            split.test.iter().filter(|t| !t.is_empty()).count() as f64,
+        );
+        let copurchase = CoPurchase::fit(
+            catalog.len(),
+            &baskets(&catalog, &data.events, &data.baskets),
+            CoPurchaseConfig::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        metrics.insert("copurchase.baskets".into(), copurchase.baskets() as f64);
+        Ok(Self {
+            version: None,
+            catalog,
+            models,
+            copurchase,
+            metrics,
+            trained_events: data.events.len() as i64,
+            trained_until: data.events.iter().map(|e| e.occurred_at).max().unwrap_or(0),
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The set as one payload.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let models = self
+            .models
+            .iter()
+            .map(|(name, model)| Ok((name.clone(), model.to_bytes().map_err(|e| e.to_string())?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        let payload = Payload {
+            catalog: self.catalog.clone(),
+            models,
+            copurchase: self.copurchase.to_bytes().map_err(|e| e.to_string())?,
+            metrics: self.metrics.clone(),
+            trained_events: self.trained_events,
+            trained_until: self.trained_until,
+            seconds: self.seconds,
+        };
+        rmp_serde::to_vec(&payload).map_err(|e| format!("cannot save the model set: {e}"))
+    }
+
+    /// Reads back [`ModelSet::to_bytes`].
+    pub fn from_bytes(bytes: &[u8], version: i64) -> Result<Self, String> {
+        let payload: Payload = rmp_serde::from_slice(bytes)
+            .map_err(|e| format!("model version {version} is unreadable: {e}"))?;
+        let mut catalog = payload.catalog;
+        catalog.reindex();
+        let mut models = BTreeMap::new();
+        for (name, bytes) in payload.models {
+            let model = curio::models::from_bytes(&name, &bytes)
+                .map_err(|e| format!("model version {version}: {e}"))?;
+            models.insert(name, model);
+        }
+        Ok(Self {
+            version: Some(version),
+            catalog,
+            models,
+            copurchase: CoPurchase::from_bytes(&payload.copurchase)
+                .map_err(|e| format!("model version {version}: {e}"))?,
+            metrics: payload.metrics,
+            trained_events: payload.trained_events,
+            trained_until: payload.trained_until,
+            seconds: payload.seconds,
+        })
+    }
+
+    /// Whether `self` may replace `current`: for every model both have, its holdout
+    /// NDCG@10 is at least `1 - tolerance` of the current one's. Returns the first model
+    /// that got worse, with both figures.
+    pub fn not_worse_than(&self, current: &ModelSet, tolerance: f64) -> Result<(), String> {
+        for name in self.models.keys() {
+            let key = format!("{name}.{GATE_METRIC}");
+            if let (Some(&new), Some(&old)) = (self.metrics.get(&key), current.metrics.get(&key)) {
+                if new < old * (1.0 - tolerance) {
+                    return Err(format!(
+                        "{name}: holdout NDCG@10 {new:.4} is below the serving {old:.4}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The event log as the engine's dataset over the catalogue's item order, with features.
+fn dataset(catalog: &Catalog, products: &[TrainingProduct], events: &[LogEvent]) -> Dataset {
+    let mut items = IdMap::new();
+    for id in &catalog.product_ids {
+        items.get_or_insert(&id.to_string());
+    }
+    let engine_events: Vec<Event> = events
+        .iter()
+        .filter(|e| catalog.item(e.product_id).is_some())
+        .map(|e| Event {
+            user: e.shopper_id.to_string(),
+            item: e.product_id.to_string(),
+            kind: e.kind,
+            value: e.value,
+            time: e.occurred_at.div_euclid(1000),
+        })
+        .collect();
+    let mut data = Dataset::from_events_with(IdMap::new(), items, &engine_events);
+    data.features = products
+        .iter()
+        .map(|p| ItemFeatures {
+            title: p.title.clone(),
+            description: p.description.clone().unwrap_or_default(),
+            categories: p
+                .path
+                .as_deref()
+                .map(|path| path.split(" > ").map(str::to_string).collect())
+                .unwrap_or_default(),
+            brand: p.brand.clone(),
+            price_minor: p.price_minor,
+        })
+        .collect();
+    data
+}
+
+/// Purchases grouped into baskets (an order, or a shopper's day), as item indices.
+fn baskets(catalog: &Catalog, events: &[LogEvent], keys: &[BasketKey]) -> Vec<Vec<u32>> {
+    let purchases = events
+        .iter()
+        .filter(|e| e.kind == curio::InteractionKind::Purchase);
+    let mut grouped: HashMap<&BasketKey, Vec<u32>> = HashMap::new();
+    for (event, key) in purchases.zip(keys) {
+        if let Some(item) = catalog.item(event.product_id) {
+            grouped.entry(key).or_default().push(item);
+        }
+    }
+    // Single-item baskets count too: they are part of every item's base rate.
+    let mut baskets: Vec<Vec<u32>> = grouped.into_values().collect();
+    baskets.sort();
+    baskets
+}

@@ -1,0 +1,359 @@
+//! What the recommendation service reads and writes: the catalogue and the event log as
+//! training data, one shopper's history for their live state, model versions, the
+//! bandit's counts and onboarding interests.
+
+use std::collections::BTreeMap;
+
+use super::{write_begin, Store};
+use crate::db::Database;
+use crate::error::Error;
+
+/// A product as the models see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrainingProduct {
+    /// Primary key.
+    pub product_id: i64,
+    /// Stock-keeping unit (the engine's item id).
+    pub sku: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Category path ("Home > Kitchen > Coffee"), if any.
+    pub path: Option<String>,
+    /// Leaf category.
+    pub category_id: Option<i64>,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Price in minor units.
+    pub price_minor: Option<i64>,
+    /// JSON object of attributes.
+    pub attributes: String,
+    /// Whether it can be bought now.
+    pub in_stock: bool,
+}
+
+/// One product event of the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogEvent {
+    /// Log order.
+    pub interaction_id: i64,
+    /// Who.
+    pub shopper_id: i64,
+    /// Which product.
+    pub product_id: i64,
+    /// What happened.
+    pub kind: curio::InteractionKind,
+    /// Stars or quantity.
+    pub value: Option<f32>,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct LogRow {
+    interaction_id: i64,
+    shopper_id: i64,
+    product_id: i64,
+    kind: String,
+    value: Option<f32>,
+    occurred_at: i64,
+    request_id: Option<String>,
+}
+
+/// A purchase's basket key: its order, or the shopper's day for imported purchases.
+pub type BasketKey = (i64, String);
+
+/// A model version row, without its payload.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct ModelVersionRow {
+    /// Id, increasing.
+    pub model_version_id: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Events read.
+    pub trained_events: i64,
+    /// Unix milliseconds of the newest event read.
+    pub trained_until: i64,
+    /// JSON array of model names.
+    pub models: String,
+    /// JSON object of metrics.
+    pub metrics: String,
+    /// `live` or `rejected`.
+    pub status: String,
+    /// `serve` or `train`.
+    pub origin: String,
+    /// Training wall time.
+    pub seconds: f64,
+}
+
+/// A new model version.
+#[derive(Debug, Clone)]
+pub struct NewModelVersion {
+    /// Events read.
+    pub trained_events: i64,
+    /// Unix milliseconds of the newest event read.
+    pub trained_until: i64,
+    /// Model names.
+    pub models: Vec<String>,
+    /// Metrics by name.
+    pub metrics: BTreeMap<String, f64>,
+    /// Whether it serves (else it was rejected and keeps no payload).
+    pub live: bool,
+    /// `serve` or `train`.
+    pub origin: &'static str,
+    /// Training wall time.
+    pub seconds: f64,
+    /// The models' bytes.
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Every product with what the models read.
+    pub async fn training_products(&self) -> Result<Vec<TrainingProduct>, Error> {
+        const SQL: &str = "select p.product_id, p.sku, p.title, p.description, c.path, \
+             p.category_id, p.brand, p.price_minor, p.attributes, p.in_stock \
+             from product p left join category c on c.category_id = p.category_id \
+             order by p.product_id";
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as(SQL).fetch_all(pool).await?
+        }))
+    }
+
+    /// Every product event (searches left out) in log order, and for each purchase
+    /// among them (in the same order) its basket.
+    pub async fn training_events(&self) -> Result<(Vec<LogEvent>, Vec<BasketKey>), Error> {
+        let mut events = Vec::new();
+        let mut baskets = Vec::new();
+        let mut after = 0i64;
+        loop {
+            const SQL: &str = "select interaction_id, shopper_id, product_id, kind, value, \
+                 occurred_at, request_id from interaction \
+                 where interaction_id > $1 and product_id is not null \
+                 order by interaction_id limit 50000";
+            let rows: Vec<LogRow> = on_db!(self.database(), pool => {
+                sqlx::query_as(SQL).bind(after).fetch_all(pool).await?
+            });
+            let Some(last) = rows.last() else { break };
+            after = last.interaction_id;
+            for row in rows {
+                let event = log_event(&row)?;
+                if event.kind == curio::InteractionKind::Purchase {
+                    let key = match &row.request_id {
+                        Some(order) if order.starts_with("order-") => order.clone(),
+                        _ => format!("day-{}", row.occurred_at.div_euclid(86_400_000)),
+                    };
+                    baskets.push((row.shopper_id, key));
+                }
+                events.push(event);
+            }
+        }
+        Ok((events, baskets))
+    }
+
+    /// One shopper's product events, oldest first.
+    pub async fn shopper_history(&self, shopper_id: i64) -> Result<Vec<LogEvent>, Error> {
+        const SQL: &str = "select interaction_id, shopper_id, product_id, kind, value, \
+             occurred_at, request_id from interaction \
+             where shopper_id = $1 and product_id is not null \
+             order by occurred_at, interaction_id";
+        let rows: Vec<LogRow> = on_db!(self.database(), pool => {
+            sqlx::query_as(SQL).bind(shopper_id).fetch_all(pool).await?
+        });
+        rows.iter().map(log_event).collect()
+    }
+
+    /// The newest event's id and time (0, 0 for an empty log).
+    pub async fn log_position(&self) -> Result<(i64, i64), Error> {
+        const SQL: &str = "select coalesce(max(interaction_id), 0), coalesce(max(occurred_at), 0) \
+             from interaction";
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as(SQL).fetch_one(pool).await?
+        }))
+    }
+
+    /// Stores a model version; returns its id.
+    pub async fn insert_model_version(&self, version: &NewModelVersion) -> Result<i64, Error> {
+        let models = serde_json::to_string(&version.models).unwrap_or_else(|_| "[]".into());
+        let metrics = serde_json::to_string(&version.metrics).unwrap_or_else(|_| "{}".into());
+        let now = crate::sessions::unix_millis() / 1000;
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_scalar(
+                "insert into model_version (created_at, trained_events, trained_until, models, \
+                 metrics, status, origin, seconds, payload) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning model_version_id",
+            )
+            .bind(now)
+            .bind(version.trained_events)
+            .bind(version.trained_until)
+            .bind(models)
+            .bind(metrics)
+            .bind(if version.live { "live" } else { "rejected" })
+            .bind(version.origin)
+            .bind(version.seconds)
+            .bind(version.payload.as_deref())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// The newest live version's id, if any (cheap: for polling).
+    pub async fn latest_live_version_id(&self) -> Result<Option<i64>, Error> {
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_scalar(
+                "select max(model_version_id) from model_version where status = 'live'",
+            )
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// The newest live version with its payload.
+    pub async fn latest_live_version(&self) -> Result<Option<(ModelVersionRow, Vec<u8>)>, Error> {
+        let Some(id) = self.latest_live_version_id().await? else {
+            return Ok(None);
+        };
+        let row: Option<ModelVersionRow> = on_db!(self.database(), pool => {
+            sqlx::query_as(
+                "select model_version_id, created_at, trained_events, trained_until, models, \
+                 metrics, status, origin, seconds from model_version where model_version_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let payload: Option<Vec<u8>> = on_db!(self.database(), pool => {
+            sqlx::query_scalar("select payload from model_version where model_version_id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(row.zip(payload))
+    }
+
+    /// Every version, newest first, without payloads.
+    pub async fn model_versions(&self, limit: i64) -> Result<Vec<ModelVersionRow>, Error> {
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as(
+                "select model_version_id, created_at, trained_events, trained_until, models, \
+                 metrics, status, origin, seconds from model_version \
+                 order by model_version_id desc limit $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Drops the payloads of live versions older than the newest `keep` (their metrics
+    /// stay for the record).
+    pub async fn prune_model_payloads(&self, keep: i64) -> Result<(), Error> {
+        on_db!(self.database(), pool => {
+            sqlx::query(
+                "update model_version set payload = null where status = 'live' and \
+                 model_version_id not in (select model_version_id from model_version \
+                 where status = 'live' order by model_version_id desc limit $1)",
+            )
+            .bind(keep)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Every bandit arm's totals: (surface, variant, impressions, rewards).
+    pub async fn bandit_arms(&self) -> Result<Vec<(String, String, i64, f64)>, Error> {
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as("select surface, variant, impressions, rewards from bandit_arm")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Adds impressions and rewards to arms, in one transaction.
+    pub async fn add_bandit_counts(
+        &self,
+        deltas: &[(String, String, i64, f64)],
+    ) -> Result<(), Error> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let now = crate::sessions::unix_millis() / 1000;
+        on_db!(self.database(), pool => {
+            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            for (surface, variant, impressions, rewards) in deltas {
+                sqlx::query(
+                    "insert into bandit_arm (surface, variant, impressions, rewards, updated_at) \
+                     values ($1, $2, $3, $4, $5) on conflict (surface, variant) do update set \
+                     impressions = bandit_arm.impressions + excluded.impressions, \
+                     rewards = bandit_arm.rewards + excluded.rewards, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(surface)
+                .bind(variant)
+                .bind(impressions)
+                .bind(rewards)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces the shopper's onboarding categories.
+    pub async fn set_interests(&self, shopper_id: i64, categories: &[i64]) -> Result<(), Error> {
+        let now = crate::sessions::unix_millis() / 1000;
+        on_db!(self.database(), pool => {
+            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            sqlx::query("delete from shopper_interest where shopper_id = $1")
+                .bind(shopper_id)
+                .execute(&mut *tx)
+                .await?;
+            for category in categories {
+                sqlx::query(
+                    "insert into shopper_interest (shopper_id, category_id, chosen_at) \
+                     values ($1, $2, $3)",
+                )
+                .bind(shopper_id)
+                .bind(category)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The shopper's onboarding categories.
+    pub async fn interests(&self, shopper_id: i64) -> Result<Vec<i64>, Error> {
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_scalar(
+                "select category_id from shopper_interest where shopper_id = $1 \
+                 order by category_id",
+            )
+            .bind(shopper_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
+
+fn log_event(row: &LogRow) -> Result<LogEvent, Error> {
+    let kind: curio::InteractionKind = row.kind.parse().map_err(|_| {
+        Error::Command(format!(
+            "interaction {} has kind {:?}",
+            row.interaction_id, row.kind
+        ))
+    })?;
+    Ok(LogEvent {
+        interaction_id: row.interaction_id,
+        shopper_id: row.shopper_id,
+        product_id: row.product_id,
+        kind,
+        value: row.value,
+        occurred_at: row.occurred_at,
+    })
+}

@@ -1,0 +1,339 @@
+//! The live recommendation service through the shop's HTTP API on a real database, over
+//! a generated shop: a new shopper's likes, dislikes and purchases change their very next
+//! lists; model versions are stored and loaded; the bandit's counts persist; a retrain
+//! swaps models while requests keep being answered.
+
+mod common;
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use server::recs::{RecRequest, Retrained};
+use server::store::Store;
+
+/// A smaller generated shop than the default, so each database's run stays short.
+fn demo() -> curio::demo::DemoConfig {
+    curio::demo::DemoConfig {
+        products: 1_500,
+        shoppers: 600,
+        ..curio::demo::DemoConfig::default()
+    }
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+async fn seeded_store(db: &common::TestDb) -> Store {
+    let database =
+        server::db::Database::connect(db.config.database_url.as_deref(), &db.config.data_dir)
+            .await
+            .expect("database");
+    let store = Store::new(database);
+    server::seed::seed(&store, &demo()).await.expect("seed");
+    store
+}
+
+async fn recs(client: &mut common::Client, surface: &str, product: Option<i64>) -> Value {
+    let reply = client
+        .call_json(
+            "shop/recs",
+            json!({"query": {"surface": surface, "product": product, "category": null,
+                "price_min": null, "price_max": null}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    json_of(&reply.body)
+}
+
+fn ids(row: &Value) -> Vec<i64> {
+    row["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["product"]["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn feedback(client: &mut common::Client, product_id: i64, feedback: &str) {
+    let reply = client
+        .call_json(
+            "shop/feedback",
+            json!({"product_id": product_id, "feedback": feedback, "surface": "test"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn likes_dislikes_and_purchases_change_the_very_next_lists() {
+    for db in common::databases("recs_live").await {
+        let store = seeded_store(&db).await;
+        let products = store.training_products().await.unwrap();
+        let path_of: HashMap<i64, String> = products
+            .iter()
+            .map(|p| (p.product_id, p.path.clone().unwrap_or_default()))
+            .collect();
+        let consumable: HashMap<i64, bool> = products
+            .iter()
+            .map(|p| {
+                (
+                    p.product_id,
+                    p.attributes.contains("\"consumable\":\"true\""),
+                )
+            })
+            .collect();
+        let services = db.services().await;
+        assert!(
+            services.recs.current().version.is_some(),
+            "the first start trains and stores a version"
+        );
+        let mut client = common::Client::new(&services);
+        let reply = client
+            .register("lin@example.com", "Lin", "correct horse battery")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+        // A fresh shopper has no history: "for you" falls back to the onboarding spread.
+        let first = recs(&mut client, "for_you", None).await;
+        assert_eq!(first["surface"], "onboarding_picks", "{first}");
+
+        // Likes three tents.
+        let tents: Vec<i64> = products
+            .iter()
+            .filter(|p| p.path.as_deref() == Some("Outdoors > Tents") && p.in_stock)
+            .map(|p| p.product_id)
+            .take(3)
+            .collect();
+        assert_eq!(tents.len(), 3);
+        for &tent in &tents {
+            feedback(&mut client, tent, "Like").await;
+        }
+        let row = recs(&mut client, "for_you", None).await;
+        assert_eq!(row["surface"], "for_you", "{row}");
+        let served = ids(&row);
+        assert_eq!(served.len(), 12, "{row}");
+        let in_tents = served
+            .iter()
+            .filter(|id| path_of[id] == "Outdoors > Tents")
+            .count();
+        let in_outdoors = served
+            .iter()
+            .filter(|id| path_of[id].starts_with("Outdoors"))
+            .count();
+        eprintln!(
+            "{}: after 3 likes, {in_tents} tents and {in_outdoors} Outdoors of 12",
+            db.kind
+        );
+        assert!(in_outdoors >= 9, "{in_outdoors} of 12 in Outdoors: {row}");
+        assert!(in_tents >= 6, "{in_tents} of 12 tents: {row}");
+        assert!(
+            served.iter().all(|id| !tents.contains(id)),
+            "liked items are not served back"
+        );
+        let reason = row["items"][0]["reason"].as_str().unwrap();
+        assert!(reason.starts_with("Because you liked "), "{reason}");
+
+        // Dislikes the top item: it goes, and its near-duplicates fall.
+        let disliked = served[0];
+        let set = services.recs.current();
+        let content = &set.models["content"];
+        let item = set.catalog.item(disliked).unwrap();
+        let twins: Vec<i64> = content
+            .similar_items(item, 100)
+            .into_iter()
+            .filter(|&(_, sim)| sim >= services.recs.strategy().rules.near_duplicate)
+            .map(|(i, _)| set.catalog.product_ids[i as usize])
+            .collect();
+        let rank_before: Vec<(i64, usize)> = served
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| twins.contains(id))
+            .map(|(r, id)| (*id, r))
+            .collect();
+        assert!(
+            !rank_before.is_empty(),
+            "the disliked item has near-duplicates in the list (otherwise this proves nothing)"
+        );
+        feedback(&mut client, disliked, "Dislike").await;
+        let after = ids(&recs(&mut client, "for_you", None).await);
+        assert!(!after.contains(&disliked));
+        for (twin, before) in &rank_before {
+            // Each near-duplicate is gone or lower than it was (the removal alone would
+            // lift everything by one place).
+            if let Some(now) = after.iter().position(|id| id == twin) {
+                assert!(
+                    now >= *before,
+                    "near-duplicate {twin} rose from {before} to {now}"
+                );
+            }
+        }
+        let twins_before = rank_before.len();
+        let twins_after = after.iter().filter(|id| twins.contains(id)).count();
+        eprintln!(
+            "{}: near-duplicates in the top 12: {twins_before} -> {twins_after}",
+            db.kind
+        );
+        assert!(
+            twins_after < twins_before,
+            "{twins_before} -> {twins_after}"
+        );
+
+        // Buys a consumable and a durable: both leave "for you"; only the consumable
+        // is offered again.
+        let coffee = products
+            .iter()
+            .find(|p| p.path.as_deref() == Some("Home > Coffee & Tea") && p.in_stock)
+            .map(|p| p.product_id)
+            .unwrap();
+        assert!(consumable[&coffee]);
+        let durable = after[0];
+        assert!(!consumable[&durable]);
+        for product in [coffee, durable] {
+            let reply = client
+                .call_json(
+                    "shop/cart/add",
+                    json!({"product_id": product, "quantity": 1, "surface": "test",
+                        "click": format!("c{product}")}),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+        let order = client.call_json("shop/checkout", json!({})).await;
+        assert_eq!(order.status, StatusCode::OK, "{}", order.body);
+        let for_you = ids(&recs(&mut client, "for_you", None).await);
+        assert!(!for_you.contains(&coffee) && !for_you.contains(&durable));
+        let again = recs(&mut client, "buy_again", None).await;
+        assert_eq!(ids(&again), vec![coffee], "{again}");
+        assert!(
+            again["items"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("You bought this"),
+            "{again}"
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
+    for db in common::databases("recs_versions").await {
+        let store = seeded_store(&db).await;
+        let services = db.services().await;
+        let first = services.recs.current().version.expect("first version");
+        let versions = store.model_versions(10).await.unwrap();
+        assert_eq!(versions.len(), 1);
+        assert_eq!(versions[0].status, "live");
+        assert!(
+            versions[0].metrics.contains("item-knn.ndcg@10"),
+            "{:?}",
+            versions[0]
+        );
+
+        // A second start loads the stored version instead of training.
+        let again = db.services().await;
+        assert_eq!(again.recs.current().version, Some(first));
+        assert_eq!(store.model_versions(10).await.unwrap().len(), 1);
+
+        // Retrain while shoppers keep asking: every request is answered.
+        let recs = services.recs.clone();
+        let shoppers: Vec<i64> = (1..=20).collect();
+        let load = tokio::spawn({
+            let recs = recs.clone();
+            async move {
+                let mut answered = 0usize;
+                let mut versions = std::collections::BTreeSet::new();
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+                while std::time::Instant::now() < deadline {
+                    for &shopper in &shoppers {
+                        let request = RecRequest {
+                            surface: "for_you".into(),
+                            ..RecRequest::default()
+                        };
+                        let list = recs
+                            .recommend(Some(shopper), &request)
+                            .await
+                            .expect("answered");
+                        assert!(!list.items.is_empty());
+                        versions.insert(list.model_version);
+                        answered += 1;
+                    }
+                    if versions.len() > 1 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                (answered, versions)
+            }
+        });
+        let outcome = recs
+            .train_and_publish(
+                server::recs::QUICK_MODELS.map(String::from).to_vec(),
+                "serve",
+                false,
+            )
+            .await
+            .unwrap();
+        let (answered, seen) = load.await.unwrap();
+        match outcome {
+            Retrained::Swapped { version } => {
+                assert!(version > first);
+                assert_eq!(recs.current().version, Some(version));
+                assert!(
+                    seen.contains(&Some(version)),
+                    "requests saw the new version"
+                );
+            }
+            other => panic!("the same data and models must not be worse: {other:?}"),
+        }
+        eprintln!("{}: {answered} lists answered across the swap", db.kind);
+        assert!(answered > 0);
+
+        // The other node picks it up.
+        assert!(again.recs.pick_up_newer().await.unwrap());
+        assert_eq!(again.recs.current().version, recs.current().version);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn bandit_counts_persist_and_clicks_are_credited_to_the_serving_variant() {
+    for db in common::databases("recs_bandit").await {
+        let store = seeded_store(&db).await;
+        let services = db.services().await;
+        let mut client = common::Client::new(&services);
+        let liked = store.training_products().await.unwrap()[0].product_id;
+        feedback(&mut client, liked, "Like").await;
+        let row = recs(&mut client, "for_you", None).await;
+        let variant = row["variant"].as_str().unwrap().to_string();
+        let clicked = row["items"][0]["product"]["sku"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let reply = client
+            .call_json(
+                "shop/product",
+                json!({"sku": clicked, "from": "for_you", "model": variant,
+                    "request": row["request_id"]}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        services.recs.flush_bandit().await.unwrap();
+        let arms = store.bandit_arms().await.unwrap();
+        let arm = arms
+            .iter()
+            .find(|(s, v, _, _)| s == "for_you" && *v == variant)
+            .unwrap_or_else(|| panic!("no arm for {variant}: {arms:?}"));
+        assert_eq!(arm.2, 1, "one list served");
+        assert!((arm.3 - 0.4).abs() < 1e-9, "a click earns 0.4: {arm:?}");
+
+        // A restarted node starts from the stored counts.
+        let again = db.services().await;
+        let counts = again.recs.bandit_counts("for_you");
+        let (_, impressions, rewards) = counts.iter().find(|(v, _, _)| *v == variant).unwrap();
+        assert_eq!((*impressions, *rewards), (1, 0.4));
+        db.finish().await;
+    }
+}
