@@ -566,9 +566,20 @@ impl Blend {
     /// Each member's share of an item's blended score for a history: the weighted sum of
     /// that member's two features.
     pub fn contributions(&self, history: &[(u32, f32)], item: u32) -> Vec<(&'static str, f32)> {
+        self.contributions_many(history, &[item])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`Blend::contributions`] of several items, scoring the members once.
+    pub fn contributions_many(
+        &self,
+        history: &[(u32, f32)],
+        items: &[u32],
+    ) -> Vec<Vec<(&'static str, f32)>> {
         let n = self.context.popularity.len();
-        if item as usize >= n || self.weights.len() != self.dims() {
-            return Vec::new();
+        if self.weights.len() != self.dims() {
+            return vec![Vec::new(); items.len()];
         }
         let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
         seen.sort_unstable();
@@ -579,17 +590,50 @@ impl Blend {
             seen: &seen,
         };
         let (x, _) = features(&view, &self.context, self.config.candidates, n);
-        let row = &x[item as usize * self.dims()..(item as usize + 1) * self.dims()];
-        self.members
+        items
             .iter()
-            .enumerate()
-            .map(|(m, model)| {
-                (
-                    model.name(),
-                    row[2 * m] * self.weights[2 * m] + row[2 * m + 1] * self.weights[2 * m + 1],
-                )
+            .map(|&item| {
+                if item as usize >= n {
+                    return Vec::new();
+                }
+                let row = &x[item as usize * self.dims()..(item as usize + 1) * self.dims()];
+                self.members
+                    .iter()
+                    .enumerate()
+                    .map(|(m, model)| {
+                        (
+                            model.name(),
+                            row[2 * m] * self.weights[2 * m]
+                                + row[2 * m + 1] * self.weights[2 * m + 1],
+                        )
+                    })
+                    .collect()
             })
             .collect()
+    }
+
+    /// The explanation of `item` given its contributions: the top member's own.
+    fn explain_from(
+        &self,
+        history: &[(u32, f32)],
+        item: u32,
+        contributions: &[(&'static str, f32)],
+    ) -> Explanation {
+        let Some(&(name, share)) = contributions.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
+            return Explanation::default();
+        };
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.name() == name)
+            .expect("a contribution names a member");
+        let mut explanation = member.explain(history, item);
+        let detail = format!("mostly {name} ({share:+.2} of the blended score)");
+        explanation.note = Some(match explanation.note {
+            Some(note) => format!("{note}; {detail}"),
+            None => detail,
+        });
+        explanation
     }
 
     fn member_scores(
@@ -783,21 +827,15 @@ impl Recommender for Blend {
 
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation {
         let contributions = self.contributions(history, item);
-        let Some(&(name, share)) = contributions.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
-            return Explanation::default();
-        };
-        let member = self
-            .members
+        self.explain_from(history, item, &contributions)
+    }
+
+    fn explain_many(&self, history: &[(u32, f32)], items: &[u32]) -> Vec<Explanation> {
+        self.contributions_many(history, items)
             .iter()
-            .find(|m| m.name() == name)
-            .expect("a contribution names a member");
-        let mut explanation = member.explain(history, item);
-        let detail = format!("mostly {name} ({share:+.2} of the blended score)");
-        explanation.note = Some(match explanation.note {
-            Some(note) => format!("{note}; {detail}"),
-            None => detail,
-        });
-        explanation
+            .zip(items)
+            .map(|(contributions, &item)| self.explain_from(history, item, contributions))
+            .collect()
     }
 
     fn learned(&self) -> Vec<(String, f32)> {
@@ -941,6 +979,12 @@ mod tests {
                 .contains("mostly oracle"),
             "{explanation:?}"
         );
+        // Explaining a whole list at once says the same as one item at a time.
+        let history = crate::recommender::history_of(&data, 1);
+        let items: Vec<u32> = top.iter().map(|&(i, _)| i).collect();
+        let one_by_one: Vec<Explanation> =
+            items.iter().map(|&i| blend.explain(&history, i)).collect();
+        assert_eq!(blend.explain_many(&history, &items), one_by_one);
     }
 
     #[test]

@@ -95,6 +95,15 @@ pub trait Recommender: Send + Sync {
     /// Why `item` scores for this history.
     fn explain(&self, history: &[(u32, f32)], item: u32) -> Explanation;
 
+    /// Why each of `items` scores for this history: [`Recommender::explain`] for each,
+    /// which a model may do at once (the blender scores its members once, not per item).
+    fn explain_many(&self, history: &[(u32, f32)], items: &[u32]) -> Vec<Explanation> {
+        items
+            .iter()
+            .map(|&item| self.explain(history, item))
+            .collect()
+    }
+
     /// The fitted model as bytes; each model's `from_bytes` reads them back exactly.
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError>;
 

@@ -362,7 +362,8 @@ impl RecService {
     }
 
     /// Trains `models` on the whole log in a blocking task, compares the result with the
-    /// serving set on each shared model's holdout NDCG@10, stores the version (live or
+    /// serving set on the holdout NDCG@10 of each model that serves a strategy variant
+    /// (within `tolerance`), stores the version (live or
     /// rejected) and swaps it in when live. `force` skips the comparison (first start).
     pub async fn train_and_publish(
         &self,
@@ -385,16 +386,12 @@ impl RecService {
         force: bool,
     ) -> Result<Retrained, Error> {
         self.new_events.store(0, Ordering::SeqCst);
-        let data = TrainingData {
-            products: self.store.training_products().await?,
-            events: Vec::new(),
-            baskets: Vec::new(),
-        };
+        let products = self.store.training_products().await?;
         let (events, baskets) = self.store.training_events().await?;
         let data = TrainingData {
+            products,
             events,
             baskets,
-            ..data
         };
         let params = self.params.clone();
         let attribute = self.strategy.rules.consumable_attribute.clone();
@@ -411,7 +408,7 @@ impl RecService {
         let verdict = if force || current.models.is_empty() {
             Ok(())
         } else {
-            set.not_worse_than(&current, self.config.tolerance)
+            set.not_worse_than(&current, self.config.tolerance, &self.strategy.models())
         };
         let mut version = NewModelVersion {
             trained_events: set.trained_events,

@@ -269,11 +269,17 @@ impl ModelSet {
         })
     }
 
-    /// Whether `self` may replace `current`: for every model both have, its holdout
-    /// NDCG@10 is at least `1 - tolerance` of the current one's. Returns the first model
-    /// that got worse, with both figures.
-    pub fn not_worse_than(&self, current: &ModelSet, tolerance: f64) -> Result<(), String> {
-        for name in self.models.keys() {
+    /// Whether `self` may replace `current`: for every model of `gated` both have, its
+    /// holdout NDCG@10 is at least `1 - tolerance` of the current one's. Returns the
+    /// first model that got worse, with both figures. The gated models are the ones that
+    /// serve lists (the strategy's variants); a blend member is judged through the blend.
+    pub fn not_worse_than(
+        &self,
+        current: &ModelSet,
+        tolerance: f64,
+        gated: &[String],
+    ) -> Result<(), String> {
+        for name in self.models.keys().filter(|m| gated.contains(m)) {
             let key = format!("{name}.{GATE_METRIC}");
             if let (Some(&new), Some(&old)) = (self.metrics.get(&key), current.metrics.get(&key)) {
                 if new < old * (1.0 - tolerance) {

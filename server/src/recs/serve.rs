@@ -202,13 +202,16 @@ impl RecService {
                     Some(items) => items.as_ref().clone(),
                     None => {
                         let ranked = self.personal(set, models, &context, &allowed);
-                        let items: Vec<RecItem> = self
-                            .diversify(set, surface, &ranked)
+                        let chosen = self.diversify(set, surface, &ranked);
+                        let picked: Vec<u32> = chosen.iter().map(|&(item, _)| item).collect();
+                        let reasons = self.personal_reasons(set, models, live, &context, &picked);
+                        let items: Vec<RecItem> = chosen
                             .into_iter()
-                            .map(|(item, score)| RecItem {
+                            .zip(reasons)
+                            .map(|((item, score), reason)| RecItem {
                                 product_id: set.catalog.product_ids[item as usize],
                                 score,
-                                reason: self.personal_reason(set, models, live, &context, item),
+                                reason,
                             })
                             .collect();
                         to_cache = Some((key, Arc::new(items.clone())));
@@ -556,24 +559,34 @@ impl RecService {
         history
     }
 
-    /// The reason for a personal item: the history product that pushed it up most
-    /// (by the first model that names one), else the category it is popular in.
-    fn personal_reason(
+    /// The reasons for personal items: for each, the history product that pushed it up
+    /// most (by the first model that names one), else the category it is popular in.
+    /// Each model explains the whole list at once.
+    fn personal_reasons(
         &self,
         set: &ModelSet,
         models: &[String],
         live: &LiveShopper,
         context: &Context,
-        item: u32,
-    ) -> String {
+        items: &[u32],
+    ) -> Vec<String> {
+        let mut reasons: Vec<Option<String>> = vec![None; items.len()];
         for model in models.iter().filter_map(|m| set.models.get(m)) {
-            let explanation = model.explain(&context.history, item);
-            if let Some(&(because, _)) = explanation.because_of.first() {
+            let open: Vec<usize> = (0..items.len()).filter(|&i| reasons[i].is_none()).collect();
+            if open.is_empty() {
+                break;
+            }
+            let asked: Vec<u32> = open.iter().map(|&i| items[i]).collect();
+            let explanations = model.explain_many(&context.history, &asked);
+            for (&i, explanation) in open.iter().zip(explanations) {
+                let Some(&(because, _)) = explanation.because_of.first() else {
+                    continue;
+                };
                 let Some(&product) = set.catalog.product_ids.get(because as usize) else {
                     continue;
                 };
                 let title = &set.catalog.titles[because as usize];
-                return match live.strongest(product) {
+                reasons[i] = Some(match live.strongest(product) {
                     Some(InteractionKind::Purchase) => format!("Because you bought {title}"),
                     Some(InteractionKind::AddToCart) => format!("Goes with {title} in your cart"),
                     Some(InteractionKind::Like) => format!("Because you liked {title}"),
@@ -584,13 +597,19 @@ impl RecService {
                         Some(category) => format!("Picked for your interest in {category}"),
                         None => format!("Similar to {title}"),
                     },
-                };
+                });
             }
         }
-        match &set.catalog.category_names[item as usize] {
-            Some(category) => format!("Popular in {category}"),
-            None => "Picked for you".to_string(),
-        }
+        reasons
+            .into_iter()
+            .zip(items)
+            .map(|(reason, &item)| {
+                reason.unwrap_or_else(|| match &set.catalog.category_names[item as usize] {
+                    Some(category) => format!("Popular in {category}"),
+                    None => "Picked for you".to_string(),
+                })
+            })
+            .collect()
     }
 }
 
