@@ -125,13 +125,16 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
     };
     // Two concurrent hashes: each takes ~19 MiB and one core for tens of milliseconds.
     let hasher = PasswordHasher::new(2).await?;
-    let accounts: SharedAccounts = Arc::new(AccountService::new(
-        store.clone(),
-        hasher,
-        ThrottlePolicy::default(),
-        session_policy,
-    ));
     let recs = recs::RecService::start(store.clone(), config.recs()).await?;
+    let accounts: SharedAccounts = Arc::new(
+        AccountService::new(
+            store.clone(),
+            hasher,
+            ThrottlePolicy::default(),
+            session_policy,
+        )
+        .with_recs(recs.clone()),
+    );
     let state = AppState {
         leptos_options: leptos_options(config)?,
         accounts,

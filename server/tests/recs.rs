@@ -337,3 +337,42 @@ async fn bandit_counts_persist_and_clicks_are_credited_to_the_serving_variant() 
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_visitor_is_personal_from_the_first_like_and_keeps_it_when_logging_in() {
+    for db in common::databases("recs_visitor").await {
+        let store = seeded_store(&db).await;
+        let products = store.training_products().await.unwrap();
+        let services = db.services().await;
+        let mut client = common::Client::new(&services);
+        // An account whose live state is loaded, then a log-out.
+        let reply = client
+            .register("mo@example.com", "Mo", "correct horse battery")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let _ = recs(&mut client, "for_you", None).await;
+        assert_eq!(client.log_out().await.status, StatusCode::OK);
+
+        // Anonymous: one like, and "for you" is personal at once.
+        let tent = products
+            .iter()
+            .find(|p| p.path.as_deref() == Some("Outdoors > Tents") && p.in_stock)
+            .unwrap()
+            .product_id;
+        feedback(&mut client, tent, "Like").await;
+        let row = recs(&mut client, "for_you", None).await;
+        assert_eq!(row["surface"], "for_you", "{row}");
+        assert!(!ids(&row).contains(&tent));
+
+        // Logging in hands the like to the account, whose stale live state is dropped:
+        // its "for you" is personal too and leaves the tent out.
+        let reply = client
+            .log_in("mo@example.com", "correct horse battery")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let row = recs(&mut client, "for_you", None).await;
+        assert_eq!(row["surface"], "for_you", "{row}");
+        assert!(!ids(&row).contains(&tent), "{row}");
+        db.finish().await;
+    }
+}

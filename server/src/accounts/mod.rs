@@ -23,6 +23,7 @@ pub struct AccountService {
     hasher: PasswordHasher,
     throttle: ThrottlePolicy,
     sessions: SessionPolicy,
+    recs: Option<std::sync::Arc<crate::recs::RecService>>,
 }
 
 impl AccountService {
@@ -38,7 +39,15 @@ impl AccountService {
             hasher,
             throttle,
             sessions,
+            recs: None,
         }
+    }
+
+    /// Tells `recs` when a visitor's history moves to an account, so neither keeps a
+    /// stale live state.
+    pub fn with_recs(mut self, recs: std::sync::Arc<crate::recs::RecService>) -> Self {
+        self.recs = Some(recs);
+        self
     }
 
     /// Starts a logged-in session: a new session id (the old one is deleted), then the
@@ -53,6 +62,10 @@ impl AccountService {
             .map_err(crate::error::Error::from)?;
         if let Some(visitor) = visitor {
             self.store.adopt_visitor(visitor, account_id).await?;
+            if let Some(recs) = &self.recs {
+                recs.forget(visitor);
+                recs.forget(self.store.account_shopper(account_id).await?);
+            }
             session
                 .remove::<i64>(crate::shop::VISITOR_KEY)
                 .await

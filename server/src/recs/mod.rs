@@ -153,6 +153,10 @@ struct Slot {
     live: LiveShopper,
     /// Personal lists per cache key, valid for one (live version, model version).
     cache: HashMap<String, (u64, Option<i64>, Arc<Vec<RecItem>>)>,
+    /// Per surface, the variant drawn for this shopper and the live version it was drawn
+    /// at: a shopper keeps their variant until their next event, so reloading a page
+    /// shows the same row.
+    variants: HashMap<String, (u64, String)>,
     touched: u64,
 }
 
@@ -173,6 +177,16 @@ pub struct RecService {
     bandit: Mutex<BanditBook>,
     new_events: AtomicU64,
     training: AtomicBool,
+}
+
+impl std::fmt::Debug for RecService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.current();
+        f.debug_struct("RecService")
+            .field("version", &set.version)
+            .field("models", &set.model_names())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RecService {
@@ -477,6 +491,7 @@ impl RecService {
         let slot = Arc::new(Mutex::new(Slot {
             live: LiveShopper::from_log(&events, interests),
             cache: HashMap::new(),
+            variants: HashMap::new(),
             touched: tick,
         }));
         let mut shoppers = self.shoppers.lock().expect("shoppers lock");
@@ -534,6 +549,15 @@ impl RecService {
             }
         }
         Ok(())
+    }
+
+    /// Drops a shopper's live state; it reloads from the log on their next request (after
+    /// their history moved, as when a visitor logs in).
+    pub fn forget(&self, shopper: i64) {
+        self.shoppers
+            .lock()
+            .expect("shoppers lock")
+            .remove(&shopper);
     }
 
     /// The shopper withdrew their like or dislike of a product.

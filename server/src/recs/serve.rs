@@ -144,7 +144,18 @@ impl RecService {
             context.history = self.interest_history(set, live.interests());
         }
 
-        let variant = self.choose_variant(set, shopper, name, surface);
+        let kept = slot
+            .as_ref()
+            .and_then(|s| s.variants.get(name))
+            .and_then(|(version, variant)| (*version == context.version).then(|| variant.clone()));
+        let mut drawn = None;
+        let variant = match kept.filter(|v| self.variant_ready(set, surface, v)) {
+            Some(variant) => Some(variant),
+            None => {
+                drawn = self.choose_variant(set, shopper, name, surface);
+                drawn.clone()
+            }
+        };
         let request_id = format!("r{:016x}", rand::thread_rng().gen::<u64>());
         let mut list = RecList {
             requested: request.surface.clone(),
@@ -366,6 +377,10 @@ impl RecService {
         };
         list.items = items;
         list.items.truncate(surface.k);
+        if let (Some(slot), Some(variant)) = (slot.as_mut(), drawn) {
+            slot.variants
+                .insert(name.to_string(), (context.version, variant));
+        }
         if let (Some(slot), Some((key, items))) = (slot.as_mut(), to_cache) {
             if slot.cache.len() >= 32 {
                 slot.cache.clear();
@@ -423,6 +438,13 @@ impl RecService {
             }
         };
         ready.get(index).map(|v| v.to_string())
+    }
+
+    fn variant_ready(&self, set: &ModelSet, surface: &Surface, variant: &str) -> bool {
+        surface
+            .variants
+            .iter()
+            .any(|v| v.name == variant && v.models.iter().all(|m| set.models.contains_key(m)))
     }
 
     fn variant_models(&self, surface: &Surface, variant: &str) -> Vec<String> {
