@@ -601,18 +601,13 @@ impl Shop for ShopService {
             .shopper(session, true)
             .await?
             .ok_or(AppError::Internal)?;
-        let lines = self.store.cart_lines(shopper).await?;
-        let order_id = match self.store.checkout(shopper).await {
-            Ok(id) => id,
+        let (order_id, purchases) = match self.store.checkout(shopper).await {
+            Ok(done) => done,
             Err(CheckoutError::Other(e)) => return Err(e.into()),
             Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
         };
-        // Checkout locks the shopper and reads the cart again; a line added between the
-        // two reads is in the order but reaches the live state at its next reload.
-        for (product_id, quantity) in lines {
-            let event = NewEvent::on(shopper, product_id, InteractionKind::Purchase, "checkout")
-                .with_value(quantity as f32);
-            self.observe(&event).await;
+        for event in &purchases {
+            self.observe(event).await;
         }
         tracing::info!(order_id, "order placed");
         self.orders(session)

@@ -373,6 +373,15 @@ async fn a_visitor_is_personal_from_the_first_like_and_keeps_it_when_logging_in(
         let row = recs(&mut client, "for_you", None).await;
         assert_eq!(row["surface"], "for_you", "{row}");
         assert!(!ids(&row).contains(&tent), "{row}");
+
+        // A withdrawn like is gone for good: after a restart the state reloads from the
+        // log without it, and with nothing else "for you" is the onboarding spread again.
+        feedback(&mut client, tent, "ClearOpinion").await;
+        let restarted = db.services().await;
+        let mut same = common::Client::new(&restarted);
+        same.cookie = client.cookie.clone();
+        let row = recs(&mut same, "for_you", None).await;
+        assert_eq!(row["surface"], "onboarding_picks", "{row}");
         db.finish().await;
     }
 }

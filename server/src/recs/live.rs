@@ -54,8 +54,10 @@ pub struct Served {
 
 /// How much an engagement with a served item is worth to its variant, per list: the
 /// strongest engagement counts, at most 1 per list.
-pub fn reward_of(kind: InteractionKind) -> Option<f64> {
+pub fn reward_of(kind: InteractionKind, value: Option<f32>) -> Option<f64> {
     match kind {
+        // Only a good rating is a reward; a bad one is not engagement to learn from.
+        InteractionKind::Rating if value.is_none_or(|stars| stars < 3.5) => None,
         InteractionKind::Click => Some(0.4),
         InteractionKind::Like => Some(0.6),
         InteractionKind::AddToCart => Some(0.8),
@@ -87,8 +89,18 @@ impl LiveShopper {
         }
     }
 
-    /// Adds an event.
+    /// Adds an event, unless the same event (product, kind, value, time) is already there:
+    /// a state loaded from the log after the event was written holds it.
     pub fn push(&mut self, event: LiveEvent) {
+        if self
+            .events
+            .iter()
+            .rev()
+            .take_while(|e| e.at_ms >= event.at_ms)
+            .any(|e| *e == event)
+        {
+            return;
+        }
         self.events.push_back(event);
         if self.events.len() > MAX_EVENTS {
             self.events.pop_front();
@@ -280,8 +292,9 @@ impl LiveShopper {
         &mut self,
         product_id: i64,
         kind: InteractionKind,
+        value: Option<f32>,
     ) -> Option<(String, String, f64)> {
-        let reward = reward_of(kind)?;
+        let reward = reward_of(kind, value)?;
         let served = self
             .served
             .iter()
@@ -338,6 +351,17 @@ mod tests {
     }
 
     #[test]
+    fn an_event_already_loaded_from_the_log_is_not_counted_twice() {
+        let view = event(1, InteractionKind::View, None, 10);
+        let mut live = LiveShopper::default();
+        live.push(view);
+        live.push(view);
+        live.push(event(1, InteractionKind::View, None, 11));
+        assert_eq!(live.recently_viewed(5), vec![(1, 11)]);
+        assert_eq!(live.events.len(), 2);
+    }
+
+    #[test]
     fn credit_counts_the_strongest_engagement_once_per_list() {
         let mut live = LiveShopper::default();
         live.remember_served([Served {
@@ -346,15 +370,27 @@ mod tests {
             variant: "blend".into(),
             request_id: "r1".into(),
         }]);
-        let (surface, variant, gain) = live.credit(7, InteractionKind::Click).unwrap();
+        let (surface, variant, gain) = live.credit(7, InteractionKind::Click, None).unwrap();
         assert_eq!((surface.as_str(), variant.as_str()), ("for_you", "blend"));
         assert!((gain - 0.4).abs() < 1e-9);
         // A second click earns nothing; a purchase earns the difference.
-        assert!(live.credit(7, InteractionKind::Click).is_none());
-        let (_, _, gain) = live.credit(7, InteractionKind::Purchase).unwrap();
+        assert!(live.credit(7, InteractionKind::Click, None).is_none());
+        let (_, _, gain) = live
+            .credit(7, InteractionKind::Purchase, Some(1.0))
+            .unwrap();
         assert!((gain - 0.6).abs() < 1e-9);
-        // Views and items never served earn nothing.
-        assert!(live.credit(7, InteractionKind::View).is_none());
-        assert!(live.credit(8, InteractionKind::Click).is_none());
+        // A bad rating earns nothing, a good one does; views and items never served
+        // earn nothing.
+        live.remember_served([Served {
+            product_id: 9,
+            surface: "for_you".into(),
+            variant: "blend".into(),
+            request_id: "r2".into(),
+        }]);
+        assert!(live.credit(9, InteractionKind::Rating, Some(1.0)).is_none());
+        let (_, _, gain) = live.credit(9, InteractionKind::Rating, Some(5.0)).unwrap();
+        assert!((gain - 0.6).abs() < 1e-9);
+        assert!(live.credit(7, InteractionKind::View, None).is_none());
+        assert!(live.credit(8, InteractionKind::Click, None).is_none());
     }
 }

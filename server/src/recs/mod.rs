@@ -13,7 +13,7 @@ mod serve;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -276,7 +276,11 @@ impl RecService {
             training: AtomicBool::new(false),
         });
         service.refresh_categories().await?;
-        service.bandit.lock().expect("bandit lock").totals = store
+        service
+            .bandit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .totals = store
             .bandit_arms()
             .await?
             .into_iter()
@@ -473,7 +477,17 @@ impl RecService {
             .await
             .map_err(|e| Error::Command(format!("loading models: {e}")))?
             .map_err(Error::Command)?;
-        self.set.store(Arc::new(set));
+        let set = Arc::new(set);
+        let previous = self.set.rcu(|current| {
+            if current.version >= Some(id) {
+                current.clone()
+            } else {
+                set.clone()
+            }
+        });
+        if previous.version >= Some(id) {
+            return Ok(false);
+        }
         self.refresh_categories().await?;
         tracing::info!(version = id, "picked up a newer model version");
         Ok(true)
@@ -482,8 +496,13 @@ impl RecService {
     /// The shopper's slot, loading their history from the log on first use.
     async fn slot(&self, shopper: i64) -> Result<Arc<Mutex<Slot>>, Error> {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        if let Some(slot) = self.shoppers.lock().expect("shoppers lock").get(&shopper) {
-            slot.lock().expect("slot lock").touched = tick;
+        if let Some(slot) = self
+            .shoppers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&shopper)
+        {
+            slot.lock().unwrap_or_else(PoisonError::into_inner).touched = tick;
             return Ok(slot.clone());
         }
         let events = self.store.shopper_history(shopper).await?;
@@ -494,7 +513,7 @@ impl RecService {
             variants: HashMap::new(),
             touched: tick,
         }));
-        let mut shoppers = self.shoppers.lock().expect("shoppers lock");
+        let mut shoppers = self.shoppers.lock().unwrap_or_else(PoisonError::into_inner);
         if shoppers.len() >= MAX_LIVE_SHOPPERS {
             evict(&mut shoppers);
         }
@@ -513,31 +532,23 @@ impl RecService {
         value: Option<f32>,
         at_ms: i64,
     ) -> Result<(), Error> {
-        let loaded = self
-            .shoppers
-            .lock()
-            .expect("shoppers lock")
-            .contains_key(&shopper);
         let slot = self.slot(shopper).await?;
         let credit = {
-            let mut slot = slot.lock().expect("slot lock");
-            if loaded {
-                slot.live.push(LiveEvent {
-                    product_id,
-                    kind,
-                    value,
-                    at_ms,
-                });
-            } else {
-                // Freshly loaded from the log, which already holds this event.
-                slot.live.version += 1;
-            }
-            slot.live.credit(product_id, kind)
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            // A state just loaded from the log may hold this event already: `push`
+            // skips an identical one.
+            slot.live.push(LiveEvent {
+                product_id,
+                kind,
+                value,
+                at_ms,
+            });
+            slot.live.credit(product_id, kind, value)
         };
         if let Some((surface, variant, reward)) = credit {
             self.bandit
                 .lock()
-                .expect("bandit lock")
+                .unwrap_or_else(PoisonError::into_inner)
                 .add(&surface, &variant, 0, reward);
         }
         let count = self.new_events.fetch_add(1, Ordering::SeqCst) + 1;
@@ -556,7 +567,7 @@ impl RecService {
     pub fn forget(&self, shopper: i64) {
         self.shoppers
             .lock()
-            .expect("shoppers lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .remove(&shopper);
     }
 
@@ -564,7 +575,7 @@ impl RecService {
     pub async fn forget_opinion(&self, shopper: i64, product_id: i64) -> Result<(), Error> {
         let slot = self.slot(shopper).await?;
         slot.lock()
-            .expect("slot lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .live
             .clear_opinion(product_id);
         Ok(())
@@ -575,7 +586,7 @@ impl RecService {
         self.store.set_interests(shopper, &categories).await?;
         let slot = self.slot(shopper).await?;
         slot.lock()
-            .expect("slot lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .live
             .set_interests(categories);
         Ok(())
@@ -583,7 +594,13 @@ impl RecService {
 
     /// Writes this node's bandit deltas; on success, reloads the totals every node wrote.
     pub async fn flush_bandit(&self) -> Result<(), Error> {
-        let pending = std::mem::take(&mut self.bandit.lock().expect("bandit lock").pending);
+        let pending = std::mem::take(
+            &mut self
+                .bandit
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pending,
+        );
         if pending.is_empty() {
             return Ok(());
         }
@@ -592,14 +609,17 @@ impl RecService {
             .map(|((s, v), (i, r))| (s.clone(), v.clone(), *i, *r))
             .collect();
         if let Err(error) = self.store.add_bandit_counts(&deltas).await {
-            let mut book = self.bandit.lock().expect("bandit lock");
+            let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
             for ((s, v), (i, r)) in pending {
                 book.add(&s, &v, i, r);
             }
             return Err(error);
         }
         let totals = self.store.bandit_arms().await?;
-        self.bandit.lock().expect("bandit lock").totals = totals
+        self.bandit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .totals = totals
             .into_iter()
             .map(|(s, v, i, r)| ((s, v), (i, r)))
             .collect();
@@ -612,7 +632,7 @@ impl RecService {
             return Vec::new();
         };
         let names: Vec<&str> = config.variants.iter().map(|v| v.name.as_str()).collect();
-        let book = self.bandit.lock().expect("bandit lock");
+        let book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
         book.bandit(surface, &names, config.exploration)
             .arms
             .into_iter()

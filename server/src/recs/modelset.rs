@@ -279,6 +279,16 @@ impl ModelSet {
         tolerance: f64,
         gated: &[String],
     ) -> Result<(), String> {
+        // A set that drops a serving model would take its variants away.
+        if let Some(missing) = current
+            .models
+            .keys()
+            .find(|m| gated.contains(m) && !self.models.contains_key(*m))
+        {
+            return Err(format!(
+                "{missing}: serves now but is missing from the new set"
+            ));
+        }
         for name in self.models.keys().filter(|m| gated.contains(m)) {
             let key = format!("{name}.{GATE_METRIC}");
             if let (Some(&new), Some(&old)) = (self.metrics.get(&key), current.metrics.get(&key)) {

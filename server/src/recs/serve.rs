@@ -2,7 +2,7 @@
 //! (exclusions, filters, dislike demotion, diversity), and give every item a reason.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use curio::rerank::{cap_per_category, mmr};
 use curio::strategy::{Assignment, Source, Surface};
@@ -104,7 +104,9 @@ impl RecService {
         loop {
             let surface = &self.strategy.surface[&name];
             let list = {
-                let mut guard = slot.as_ref().map(|s| s.lock().expect("slot lock"));
+                let mut guard = slot
+                    .as_ref()
+                    .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner));
                 self.fill(&set, shopper, guard.as_deref_mut(), &name, surface, request)
             };
             match (&surface.fallback, list.items.is_empty()) {
@@ -400,7 +402,7 @@ impl RecService {
             if surface.variants.len() > 1 {
                 self.bandit
                     .lock()
-                    .expect("bandit lock")
+                    .unwrap_or_else(PoisonError::into_inner)
                     .add(name, &list.variant, 1, 0.0);
             }
         }
@@ -432,7 +434,7 @@ impl RecService {
                 None => 0,
             },
             Assignment::Bandit => {
-                let book = self.bandit.lock().expect("bandit lock");
+                let book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
                 book.bandit(name, &ready, surface.exploration)
                     .choose(&mut rand::thread_rng())
             }

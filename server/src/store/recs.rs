@@ -152,11 +152,16 @@ impl Store {
     }
 
     /// One shopper's product events, oldest first.
+    /// Likes and dislikes count only while they are the shopper's current opinion (one
+    /// withdrawn or reversed since is left out).
     pub async fn shopper_history(&self, shopper_id: i64) -> Result<Vec<LogEvent>, Error> {
-        const SQL: &str = "select interaction_id, shopper_id, product_id, kind, value, \
-             occurred_at, request_id from interaction \
-             where shopper_id = $1 and product_id is not null \
-             order by occurred_at, interaction_id";
+        const SQL: &str = "select i.interaction_id, i.shopper_id, i.product_id, i.kind, \
+             i.value, i.occurred_at, i.request_id from interaction i \
+             where i.shopper_id = $1 and i.product_id is not null \
+             and (i.kind not in ('like', 'dislike') or exists (select 1 from opinion o \
+             where o.shopper_id = i.shopper_id and o.product_id = i.product_id \
+             and o.liked = (i.kind = 'like'))) \
+             order by i.occurred_at, i.interaction_id";
         let rows: Vec<LogRow> = on_db!(self.database(), pool => {
             sqlx::query_as(SQL).bind(shopper_id).fetch_all(pool).await?
         });

@@ -619,9 +619,11 @@ impl Store {
     }
 
     /// Turns the cart into an order: order and lines at today's prices, a `purchase` event
-    /// per line, the cart emptied, all in one transaction. Returns the order number.
-    pub async fn checkout(&self, shopper_id: i64) -> Result<i64, CheckoutError> {
+    /// per line, the cart emptied, all in one transaction. Returns the order number and
+    /// the purchase events written.
+    pub async fn checkout(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
         let now_ms = crate::sessions::unix_millis();
+        let mut purchases = Vec::new();
         let order_id = on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
@@ -678,6 +680,7 @@ impl Store {
                 event.at_ms = now_ms;
                 event.request_id = Some(format!("order-{order_id}"));
                 insert_event!(tx, event);
+                purchases.push(event);
             }
             sqlx::query("delete from cart_line where shopper_id = $1")
                 .bind(shopper_id)
@@ -686,7 +689,7 @@ impl Store {
             tx.commit().await?;
             order_id
         });
-        Ok(order_id)
+        Ok((order_id, purchases))
     }
 
     /// The shopper's orders, newest first, with their lines.
