@@ -168,15 +168,6 @@ impl Store {
         rows.iter().map(log_event).collect()
     }
 
-    /// The newest event's id and time (0, 0 for an empty log).
-    pub async fn log_position(&self) -> Result<(i64, i64), Error> {
-        const SQL: &str = "select coalesce(max(interaction_id), 0), coalesce(max(occurred_at), 0) \
-             from interaction";
-        Ok(on_db!(self.database(), pool => {
-            sqlx::query_as(SQL).fetch_one(pool).await?
-        }))
-    }
-
     /// Stores a model version; returns its id.
     pub async fn insert_model_version(&self, version: &NewModelVersion) -> Result<i64, Error> {
         let models = serde_json::to_string(&version.models).unwrap_or_else(|_| "[]".into());
