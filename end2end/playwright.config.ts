@@ -41,7 +41,10 @@ export default defineConfig({
   },
   webServer: {
     // DATABASE_URL is cleared so the browser tests always run on the embedded SQLite.
-    command: `env -u DATABASE_URL "${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --site-root "${siteRoot}" --log warn`,
+    // The quick first-start models serve (item-kNN fills "for you"); the full set's
+    // background training would take both cores for minutes and time the tests, not the
+    // shop. Its swap is tested in server/tests/recs.rs.
+    command: `env -u DATABASE_URL "${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --site-root "${siteRoot}" --log warn --no-background-training`,
     url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
     // The first start generates the demo shop (a few seconds).

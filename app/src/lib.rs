@@ -85,6 +85,9 @@ pub fn App() -> impl IntoView {
     provide_context(shop::pages::CartContext {
         version: cart_version,
     });
+    provide_context(shop::recs::RecsContext {
+        version: RwSignal::new(0),
+    });
     let demo = Resource::new(|| (), |_| shop::api::shop_info());
     provide_context(AuthContext {
         log_in,
@@ -112,6 +115,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("orders") view=shop::pages::OrdersPage/>
                     <Route path=StaticSegment("liked") view=shop::pages::LikedPage/>
                     <Route path=StaticSegment("recent") view=shop::pages::RecentPage/>
+                    <Route path=StaticSegment("why") view=shop::why::WhyPage/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
                     <Route path=StaticSegment("register") view=pages::RegisterPage/>
                     <Route path=StaticSegment("account") view=pages::AccountPage/>

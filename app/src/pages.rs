@@ -21,6 +21,7 @@ pub fn Header() -> impl IntoView {
             <nav class="shop-nav" aria-label="Your shop">
                 <a href="/liked">"Liked"</a>
                 <a href="/recent">"Recently viewed"</a>
+                <a href="/why">"Why these picks?"</a>
                 <a href="/orders">"Orders"</a>
                 <crate::shop::pages::CartLink/>
             </nav>

@@ -2,8 +2,9 @@
 //! anonymous visitor), listings through the search index, product pages, feedback, the
 //! cart and checkout. Every event is in the database before the call answers.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use app::error::AppError;
 use app::shop::api::ssr::Shop;
@@ -29,12 +30,104 @@ const RECENT_ADDS_KEY: &str = "recent_adds";
 /// Products per listing page.
 pub const PAGE_SIZE: usize = 24;
 
+/// How old a card in the recommendation rows' cache may be.
+const CARD_TTL: Duration = Duration::from_secs(2);
+
+/// Cards held at most; the cache empties when full (a catalogue this size is rare).
+const CARD_CACHE_MAX: usize = 50_000;
+
+/// Product cards kept in memory for recommendation rows, which show the same few
+/// hundred cards thousands of times a second. A card is at most [`CARD_TTL`] old; this
+/// node's own checkouts and ratings drop the cards they change at once, so only another
+/// node's changes show late, and stock is checked again when an item goes in the cart.
+#[derive(Default)]
+struct CardCache {
+    cards: RwLock<HashMap<i64, (ProductCard, Instant)>>,
+}
+
+impl CardCache {
+    /// The cards of `ids` in that order (unknown ids left out): fresh ones from memory,
+    /// the rest in one database query.
+    async fn get(&self, store: &Store, ids: &[i64]) -> Result<Vec<ProductCard>, Error> {
+        let now = Instant::now();
+        let mut found: HashMap<i64, ProductCard> = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
+            for &id in ids {
+                match cards.get(&id) {
+                    Some((card, at)) if now.duration_since(*at) < CARD_TTL => {
+                        found.insert(id, card.clone());
+                    }
+                    _ => missing.push(id),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let fetched: Vec<ProductCard> =
+                store.cards(&missing).await?.into_iter().map(card).collect();
+            let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
+            if cards.len() + fetched.len() > CARD_CACHE_MAX {
+                cards.clear();
+            }
+            for c in fetched {
+                cards.insert(c.id, (c.clone(), now));
+                found.insert(c.id, c);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// Drops these products' cards (their stock or rating just changed here).
+    fn forget(&self, ids: impl IntoIterator<Item = i64>) {
+        let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            cards.remove(&id);
+        }
+    }
+}
+
+/// History items the dashboard shows (and whose cards it reads).
+const HISTORY_SHOWN: usize = 60;
+
+/// A readable name for a model.
+fn model_label(model: &str) -> &str {
+    match model {
+        "popularity" => "Best sellers",
+        "trending" => "Trending",
+        "content" => "Content-based",
+        "item-knn" => "Item-kNN",
+        "user-knn" => "User-kNN",
+        "als" => "ALS (matrix factorization)",
+        "bpr" => "BPR (matrix factorization)",
+        "ease" => "EASE",
+        "blend" => "Blender (all models)",
+        "neumf" => "NeuMF (neural)",
+        "two-tower" => "Two-tower (neural)",
+        other => other,
+    }
+}
+
+/// What a history item's strongest event says the shopper did.
+fn action_label(kind: Option<InteractionKind>) -> &'static str {
+    match kind {
+        Some(InteractionKind::Purchase) => "bought",
+        Some(InteractionKind::AddToCart) => "added to cart",
+        Some(InteractionKind::Like) => "liked",
+        Some(InteractionKind::Rating) => "rated",
+        Some(InteractionKind::Click) => "clicked",
+        Some(_) => "viewed",
+        None => "picked at onboarding",
+    }
+}
+
 /// The shop, over the store and the search index.
 pub struct ShopService {
     store: Store,
     search: Arc<SearchIndex>,
     recs: Arc<RecService>,
     demo_label: Option<String>,
+    rec_cards: CardCache,
 }
 
 impl ShopService {
@@ -50,6 +143,7 @@ impl ShopService {
             search,
             recs,
             demo_label,
+            rec_cards: CardCache::default(),
         })
     }
 
@@ -496,6 +590,7 @@ impl Shop for ShopService {
                     .with_value(f32::from(stars));
                 self.store.rate(shopper, product_id, stars, &event).await?;
                 self.refresh_rating(product_id).await?;
+                self.rec_cards.forget([product_id]);
                 self.search.bump_popularity(product_id);
                 self.observe(&event).await;
             }
@@ -606,6 +701,9 @@ impl Shop for ShopService {
             Err(CheckoutError::Other(e)) => return Err(e.into()),
             Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
         };
+        // Their stock just fell: recommendation rows read it again.
+        self.rec_cards
+            .forget(purchases.iter().filter_map(|e| e.product_id));
         for event in &purchases {
             self.observe(event).await;
         }
@@ -667,6 +765,113 @@ impl Shop for ShopService {
         Ok(self.cards(&ids).await?)
     }
 
+    async fn why(&self, session: &Session) -> Result<WhyView, AppError> {
+        let Some(shopper) = self.shopper(session, false).await? else {
+            return Ok(WhyView {
+                models: Vec::new(),
+                taste: TasteView::default(),
+            });
+        };
+        let (picks, taste) = self.recs.model_picks(shopper, 8).await?;
+        let mut ids: Vec<i64> = picks
+            .iter()
+            .flat_map(|p| p.items.iter().map(|i| i.0))
+            .chain(taste.products.iter().take(HISTORY_SHOWN).map(|p| p.0))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let cards: HashMap<i64, ProductCard> = self
+            .cards(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let models = picks
+            .into_iter()
+            .map(|p| ModelColumn {
+                label: model_label(&p.model).to_string(),
+                items: p
+                    .items
+                    .into_iter()
+                    .filter_map(|(id, score, reason)| {
+                        Some(ScoredCard {
+                            product: cards.get(&id)?.clone(),
+                            score,
+                            reason,
+                        })
+                    })
+                    .collect(),
+                model: p.model,
+                ndcg_at_10: p.ndcg_at_10,
+            })
+            .collect();
+        let history: Vec<HistoryItem> = taste
+            .products
+            .iter()
+            .take(HISTORY_SHOWN)
+            .filter_map(|&(id, weight, kind)| {
+                Some(HistoryItem {
+                    product: cards.get(&id)?.clone(),
+                    weight,
+                    action: action_label(kind).to_string(),
+                })
+            })
+            .collect();
+        let total: f32 = history.iter().map(|h| h.weight).sum();
+        let mut brands: HashMap<String, f32> = HashMap::new();
+        for item in &history {
+            if let Some(brand) = &item.product.brand {
+                *brands.entry(brand.clone()).or_default() +=
+                    item.weight / total.max(f32::MIN_POSITIVE);
+            }
+        }
+        let mut brands: Vec<(String, f32)> = brands.into_iter().collect();
+        brands.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        brands.truncate(8);
+        let currency = history
+            .iter()
+            .find_map(|h| h.product.price.as_ref().map(|p| p.currency.clone()));
+        let price_band = taste
+            .price_band
+            .zip(currency)
+            .map(|((low, mid, high), currency)| {
+                let money = |minor| Money {
+                    minor,
+                    currency: currency.clone(),
+                };
+                (money(low), money(mid), money(high))
+            });
+        Ok(WhyView {
+            models,
+            taste: TasteView {
+                categories: taste.categories.into_iter().take(8).collect(),
+                brands,
+                price_band,
+                history,
+            },
+        })
+    }
+
+    async fn remove_from_history(
+        &self,
+        session: &Session,
+        product_id: Option<i64>,
+    ) -> Result<(), AppError> {
+        let Some(shopper) = self.shopper(session, false).await? else {
+            return Ok(());
+        };
+        let removed = self.store.remove_history(shopper, product_id).await?;
+        // The live state reloads from what is left of the log on the next request.
+        self.recs.forget(shopper);
+        tracing::info!(
+            shopper,
+            ?product_id,
+            removed,
+            "history removed by the shopper"
+        );
+        Ok(())
+    }
+
     fn demo_label(&self) -> Option<String> {
         self.demo_label.clone()
     }
@@ -714,20 +919,27 @@ impl Shop for ShopService {
         let list = self.recs.recommend(shopper, &request).await?;
         let ids: Vec<i64> = list.items.iter().map(|i| i.product_id).collect();
         let mut cards: BTreeMap<i64, ProductCard> = self
-            .cards(&ids)
+            .rec_cards
+            .get(&self.store, &ids)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+        let set = self.recs.current();
         let items = list
             .items
             .into_iter()
             .filter_map(|item| {
                 // Stock can change after training: the card says what is true now.
                 let card = cards.remove(&item.product_id).filter(|c| c.in_stock)?;
+                let category = set
+                    .catalog
+                    .item(item.product_id)
+                    .and_then(|i| set.catalog.paths[i as usize].clone());
                 Some(RecCard {
                     product: card,
                     reason: item.reason,
+                    category,
                 })
             })
             .collect();

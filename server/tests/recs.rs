@@ -385,3 +385,106 @@ async fn a_visitor_is_personal_from_the_first_like_and_keeps_it_when_logging_in(
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_each_model_and_the_taste_and_removing_history_counts_at_once() {
+    for db in common::databases("recs_why").await {
+        let store = seeded_store(&db).await;
+        let products = store.training_products().await.unwrap();
+        let services = db.services().await;
+        let mut client = common::Client::new(&services);
+
+        // Nothing known yet: an empty dashboard, not an error.
+        let reply = client.call_json("shop/why", json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(json_of(&reply.body)["taste"]["history"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+
+        let tents: Vec<i64> = products
+            .iter()
+            .filter(|p| p.path.as_deref() == Some("Outdoors > Tents") && p.in_stock)
+            .map(|p| p.product_id)
+            .take(3)
+            .collect();
+        for &tent in &tents {
+            feedback(&mut client, tent, "Like").await;
+        }
+        let reply = client.call_json("shop/why", json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let why = json_of(&reply.body);
+        // Every loaded model has a column with picks, none of them a liked tent.
+        let columns = why["models"].as_array().unwrap();
+        let loaded = services.recs.current().model_names();
+        assert_eq!(columns.len(), loaded.len(), "{why}");
+        for column in columns {
+            let items = column["items"].as_array().unwrap();
+            assert!(!items.is_empty(), "{column}");
+            for item in items {
+                assert!(!tents.contains(&item["product"]["id"].as_i64().unwrap()));
+                assert!(!item["reason"].as_str().unwrap().is_empty());
+            }
+        }
+        let knn = columns
+            .iter()
+            .find(|c| c["model"] == "item-knn")
+            .expect("item-kNN column");
+        assert!(
+            knn["items"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("Because you liked "),
+            "{knn}"
+        );
+        // The taste: Tents first, the history holds the three likes.
+        assert_eq!(why["taste"]["categories"][0][0], "Tents", "{why}");
+        let history: Vec<i64> = why["taste"]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["product"]["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(history.len(), 3, "{why}");
+        assert!(why["taste"]["price_band"].is_array(), "{why}");
+
+        // Removing one tent: gone from the history and from the live state at once, and
+        // no longer liked.
+        let reply = client
+            .call_json("shop/history/remove", json!({"product_id": tents[0]}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let why = json_of(&client.call_json("shop/why", json!({})).await.body);
+        let history: Vec<i64> = why["taste"]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["product"]["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(history.len(), 2, "{why}");
+        assert!(!history.contains(&tents[0]));
+        let liked = json_of(&client.call_json("shop/liked", json!({})).await.body);
+        let liked: Vec<i64> = liked
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        assert!(
+            !liked.contains(&tents[0]) && liked.contains(&tents[1]),
+            "{liked:?}"
+        );
+
+        // Reset: nothing left, and "for you" is the onboarding spread again.
+        let reply = client.call_json("shop/history/reset", json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let why = json_of(&client.call_json("shop/why", json!({})).await.body);
+        assert!(
+            why["taste"]["history"].as_array().unwrap().is_empty(),
+            "{why}"
+        );
+        let row = recs(&mut client, "for_you", None).await;
+        assert_eq!(row["surface"], "onboarding_picks", "{row}");
+        db.finish().await;
+    }
+}

@@ -132,6 +132,30 @@ pub async fn onboard(categories: Vec<String>, products: Vec<i64>) -> Result<(), 
     crate::auth::ssr::respond(shop.onboard(&session, categories, products).await)
 }
 
+/// "Why am I seeing this?": what every model would recommend to the session's shopper
+/// now, with scores and reasons, and their taste profile.
+#[server(endpoint = "shop/why", input = Json)]
+pub async fn why() -> Result<WhyView, AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(shop.why(&session).await)
+}
+
+/// Removes a product from the shopper's history: its events and their like or dislike
+/// are deleted, and recommendations stop using it at once.
+#[server(endpoint = "shop/history/remove", input = Json)]
+pub async fn remove_from_history(product_id: i64) -> Result<(), AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(shop.remove_from_history(&session, Some(product_id)).await)
+}
+
+/// Deletes the shopper's whole history (events, likes and dislikes, onboarding choices):
+/// recommendations start afresh. Orders and public ratings stay.
+#[server(endpoint = "shop/history/reset", input = Json)]
+pub async fn reset_history() -> Result<(), AppError> {
+    let (shop, session) = ssr::context().await?;
+    crate::auth::ssr::respond(shop.remove_from_history(&session, None).await)
+}
+
 /// Where a product page was opened from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Visit {
@@ -221,6 +245,14 @@ pub mod ssr {
             session: &Session,
             categories: Vec<String>,
             products: Vec<i64>,
+        ) -> Result<(), AppError>;
+        /// Each model's picks and the taste profile.
+        async fn why(&self, session: &Session) -> Result<WhyView, AppError>;
+        /// Deletes one product (`Some`) or everything (`None`) from the history.
+        async fn remove_from_history(
+            &self,
+            session: &Session,
+            product_id: Option<i64>,
         ) -> Result<(), AppError>;
         /// The demo-data label, when the catalogue is generated.
         fn demo_label(&self) -> Option<String>;

@@ -4,3 +4,5 @@ pub mod api;
 pub mod components;
 pub mod model;
 pub mod pages;
+pub mod recs;
+pub mod why;

@@ -279,6 +279,8 @@ pub struct RecCard {
     pub product: ProductCard,
     /// One line on why ("Because you liked Nikon D3500").
     pub reason: String,
+    /// Its category path ("Outdoors > Tents"), when known.
+    pub category: Option<String>,
 }
 
 /// A filled recommendation row.
@@ -296,6 +298,63 @@ pub struct RecRow {
     pub request_id: String,
     /// Best first.
     pub items: Vec<RecCard>,
+}
+
+/// A product one model would recommend, with its score and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredCard {
+    /// The product.
+    pub product: ProductCard,
+    /// The model's score (its own scale).
+    pub score: f32,
+    /// One line on why.
+    pub reason: String,
+}
+
+/// What one model would recommend to the shopper now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelColumn {
+    /// The model's name (`content`, `item-knn`, `als`, `blend`, ...).
+    pub model: String,
+    /// A readable name ("Content-based").
+    pub label: String,
+    /// Its NDCG@10 on the serving version's holdout, when measured.
+    pub ndcg_at_10: Option<f64>,
+    /// Best first.
+    pub items: Vec<ScoredCard>,
+}
+
+/// A product in the shopper's history, as the recommenders weigh it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    /// The product.
+    pub product: ProductCard,
+    /// Its weight in the history (recent and strong events weigh more).
+    pub weight: f32,
+    /// The strongest thing the shopper did with it ("liked", "bought", "viewed"...).
+    pub action: String,
+}
+
+/// The shopper's taste as their events show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TasteView {
+    /// Categories with their share of the history (0..1), largest first.
+    pub categories: Vec<(String, f32)>,
+    /// Brands with their share of the history, largest first.
+    pub brands: Vec<(String, f32)>,
+    /// The price band of what they engage with: low quartile, median, high quartile.
+    pub price_band: Option<(Money, Money, Money)>,
+    /// The history itself, heaviest first.
+    pub history: Vec<HistoryItem>,
+}
+
+/// "Why am I seeing this?"
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhyView {
+    /// Each model's picks, side by side.
+    pub models: Vec<ModelColumn>,
+    /// The taste behind them.
+    pub taste: TasteView,
 }
 
 /// One line of the cart.

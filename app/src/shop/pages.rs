@@ -15,6 +15,7 @@ use super::api::{
 };
 use super::components::*;
 use super::model::*;
+use super::recs::RecommendationRow;
 use crate::error::AppError;
 
 /// Shared cart state: bumping `version` refetches everything that shows the cart.
@@ -92,12 +93,15 @@ pub fn ShopHome() -> impl IntoView {
                             })}
                         </section>
                         <nav class="departments" aria-label="Departments">
-                            {home.departments.into_iter().map(|d| view! {
+                            {home.departments.clone().into_iter().map(|d| view! {
                                 <a href=format!("/c/{}", encode(&d.slug)) class="department">{d.name}</a>
                             }).collect_view()}
                         </nav>
+                        <RecommendationRow surface="for_you" departments=home.departments.clone()/>
+                        <RecommendationRow surface="because_you_liked"/>
                         <ProductRow title="Recently viewed".into() cards=home.recent surface="home:recent".into()/>
-                        <ProductRow title="Popular right now".into() cards=home.popular surface="home:popular".into()/>
+                        <RecommendationRow surface="buy_again"/>
+                        <RecommendationRow surface="trending"/>
                         <ProductRow title="New arrivals".into() cards=home.newest surface="home:new".into()/>
                     }.into_any(),
                     Err(e) => view! { <LoadError error=e/> }.into_any(),
@@ -341,6 +345,7 @@ fn Listing(results: SearchResults) -> impl IntoView {
                         <div class="empty-state">
                             <p>"Nothing matches. Try fewer words or fewer filters."</p>
                         </div>
+                        <RecommendationRow surface="for_you"/>
                     }.into_any()
                 } else {
                     view! { <ProductGrid cards=results.products.clone() surface=surface.into()/> }.into_any()
@@ -402,6 +407,7 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
     let quantity = RwSignal::new(1i32);
     let message = RwSignal::new(None::<String>);
     let cart_ctx = expect_context::<CartContext>();
+    let recs_ctx = expect_context::<super::recs::RecsContext>();
 
     // Sends feedback; on failure puts the buttons back as they were and says so. Only the
     // latest click's answer sets the buttons: an earlier answer arriving late is stale.
@@ -414,6 +420,7 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
             let latest = generation.get_value() == mine;
             match result {
                 Ok(state) if latest => {
+                    recs_ctx.version.update(|v| *v += 1);
                     opinion.set(state.opinion);
                     stars.set(state.stars);
                     histogram.set(state.histogram);
@@ -584,6 +591,8 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                 </section>
             </div>
         </article>
+        <RecommendationRow surface="bought_together" product=id/>
+        <RecommendationRow surface="similar" product=id/>
     }
 }
 
@@ -643,6 +652,8 @@ pub fn CartPage() -> impl IntoView {
                 e => view! { <p class="form-error" role="alert" data-testid="checkout-error">{e.to_string()}</p> }.into_any(),
             })}
         </section>
+        <RecommendationRow surface="complete_order"/>
+        <RecommendationRow surface="for_you"/>
     }
 }
 
@@ -733,6 +744,10 @@ pub fn OrdersPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        {move || placed().is_some().then(|| view! {
+            <RecommendationRow surface="because_you_liked"/>
+            <RecommendationRow surface="for_you"/>
+        })}
     }
 }
 

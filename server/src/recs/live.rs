@@ -89,6 +89,11 @@ impl LiveShopper {
         }
     }
 
+    /// Whether nothing is known of the shopper: no events, no onboarding interests.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.interests.is_empty()
+    }
+
     /// Adds an event, unless the same event (product, kind, value, time) is already there:
     /// a state loaded from the log after the event was written holds it.
     pub fn push(&mut self, event: LiveEvent) {

@@ -6,6 +6,7 @@
 //! Nothing here retrains on a request: an event updates the shopper's live state before
 //! the call that recorded it answers, and the next list is scored from that state.
 
+mod explain;
 pub mod live;
 pub mod modelset;
 mod serve;
@@ -21,6 +22,7 @@ use curio::bandit::Bandit;
 use curio::strategy::Strategy;
 use curio::InteractionKind;
 
+pub use explain::{ModelPicks, Taste};
 pub use live::{LiveEvent, LiveShopper, Served};
 pub use modelset::{ModelSet, TrainingData, QUICK_MODELS};
 pub use serve::{RecItem, RecList, RecRequest};
@@ -152,12 +154,22 @@ impl BanditBook {
 struct Slot {
     live: LiveShopper,
     /// Personal lists per cache key, valid for one (live version, model version).
-    cache: HashMap<String, (u64, Option<i64>, Arc<Vec<RecItem>>)>,
+    cache: HashMap<String, CachedList>,
     /// Per surface, the variant drawn for this shopper and the live version it was drawn
     /// at: a shopper keeps their variant until their next event, so reloading a page
     /// shows the same row.
     variants: HashMap<String, (u64, String)>,
     touched: u64,
+}
+
+/// A personal list scored for one state of the shopper and one model version.
+struct CachedList {
+    live_version: u64,
+    set_version: Option<i64>,
+    items: Arc<Vec<RecItem>>,
+    /// The surface and request it answers (to score it again after an event).
+    surface: String,
+    request: RecRequest,
 }
 
 /// Shoppers kept in memory; beyond this the least recently served are dropped (they
@@ -533,8 +545,9 @@ impl RecService {
         at_ms: i64,
     ) -> Result<(), Error> {
         let slot = self.slot(shopper).await?;
-        let credit = {
+        let (credit, shown) = {
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = slot.live.version;
             // A state just loaded from the log may hold this event already: `push`
             // skips an identical one.
             slot.live.push(LiveEvent {
@@ -543,8 +556,24 @@ impl RecService {
                 value,
                 at_ms,
             });
-            slot.live.credit(product_id, kind, value)
+            let changed = slot.live.version != before;
+            let shown = changed && slot.cache.values().any(|list| list.live_version == before);
+            (
+                slot.live.credit(product_id, kind, value),
+                shown.then_some(before),
+            )
         };
+        // The personal lists the shopper is looking at are scored again now, so the
+        // event's own request pays for it and their next list comes from memory.
+        if let Some(before) = shown {
+            let (this, set, slot) = (self.clone(), self.current(), slot.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                this.rescore_shown(&set, shopper, &mut slot, before);
+            })
+            .await
+            .map_err(|e| Error::Command(format!("re-scoring lists failed: {e}")))?;
+        }
         if let Some((surface, variant, reward)) = credit {
             self.bandit
                 .lock()

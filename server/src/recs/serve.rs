@@ -12,7 +12,7 @@ use rand::Rng;
 
 use super::live::{LiveShopper, Served};
 use super::modelset::ModelSet;
-use super::{RecService, Slot};
+use super::{CachedList, RecService, Slot};
 use crate::error::Error;
 
 /// Candidates scored before the rules cut the list down to `k`.
@@ -78,8 +78,12 @@ struct Context {
 impl RecService {
     /// Fills `request.surface` for `shopper` (`None`: a visitor with no events yet),
     /// following fallbacks until a surface has items.
+    ///
+    /// A list already scored for the shopper's current state comes from memory at once.
+    /// One that must be scored (after an event, a swap, or for a new request) is scored on
+    /// the blocking pool: its milliseconds never hold up the requests served from memory.
     pub async fn recommend(
-        &self,
+        self: &Arc<Self>,
         shopper: Option<i64>,
         request: &RecRequest,
     ) -> Result<RecList, Error> {
@@ -100,6 +104,82 @@ impl RecService {
             None => None,
         };
         let set = self.current();
+        let scoring = slot.as_ref().is_some_and(|slot| {
+            let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            !self.list_ready(&set, &slot, request)
+        });
+        if scoring {
+            let (this, request) = (self.clone(), request.clone());
+            return tokio::task::spawn_blocking(move || {
+                this.fill_with_fallbacks(&set, shopper, slot.as_ref(), &request)
+            })
+            .await
+            .map_err(|e| Error::Command(format!("recommendation task failed: {e}")));
+        }
+        Ok(self.fill_with_fallbacks(&set, shopper, slot.as_ref(), request))
+    }
+
+    /// Whether `request`'s surface is answered from memory for this shopper: a
+    /// non-personal surface, or a personal list already scored for their current state,
+    /// variant and model version.
+    fn list_ready(&self, set: &ModelSet, slot: &Slot, request: &RecRequest) -> bool {
+        let surface = &self.strategy.surface[&request.surface];
+        if surface.source != Source::Personal {
+            return true;
+        }
+        let version = slot.live.version;
+        let Some(variant) = slot
+            .variants
+            .get(&request.surface)
+            .and_then(|(v, variant)| (*v == version).then_some(variant))
+            .filter(|v| self.variant_ready(set, surface, v))
+        else {
+            // A shopper with no history falls back to a surface without scoring.
+            return slot.live.is_empty();
+        };
+        let key = cache_key(&request.surface, variant, request);
+        slot.cache
+            .get(&key)
+            .is_some_and(|list| list.live_version == version && list.set_version == set.version)
+    }
+
+    /// Scores again, for the shopper's new state, the personal lists last scored for
+    /// state `before` (what they are looking at). Nothing is recorded as served: that
+    /// happens when a list is asked for.
+    pub(super) fn rescore_shown(&self, set: &ModelSet, shopper: i64, slot: &mut Slot, before: u64) {
+        let mut shown: Vec<(String, RecRequest)> = slot
+            .cache
+            .values()
+            .filter(|list| list.live_version == before)
+            .map(|list| (list.surface.clone(), list.request.clone()))
+            .collect();
+        shown.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
+        });
+        shown.dedup();
+        for (name, request) in shown {
+            if let Some(surface) = self.strategy.surface.get(&name) {
+                self.fill(
+                    set,
+                    Some(shopper),
+                    Some(&mut *slot),
+                    &name,
+                    surface,
+                    &request,
+                    false,
+                );
+            }
+        }
+    }
+
+    fn fill_with_fallbacks(
+        &self,
+        set: &ModelSet,
+        shopper: Option<i64>,
+        slot: Option<&Arc<std::sync::Mutex<Slot>>>,
+        request: &RecRequest,
+    ) -> RecList {
         let mut name = request.surface.clone();
         loop {
             let surface = &self.strategy.surface[&name];
@@ -107,14 +187,22 @@ impl RecService {
                 let mut guard = slot
                     .as_ref()
                     .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner));
-                self.fill(&set, shopper, guard.as_deref_mut(), &name, surface, request)
+                self.fill(
+                    set,
+                    shopper,
+                    guard.as_deref_mut(),
+                    &name,
+                    surface,
+                    request,
+                    true,
+                )
             };
             match (&surface.fallback, list.items.is_empty()) {
                 (Some(next), true) => name = next.clone(),
                 _ => {
                     let mut list = list;
                     list.requested = request.surface.clone();
-                    return Ok(list);
+                    return list;
                 }
             }
         }
@@ -128,6 +216,7 @@ impl RecService {
         name: &str,
         surface: &Surface,
         request: &RecRequest,
+        record: bool,
     ) -> RecList {
         let rules = &self.strategy.rules;
         let empty = LiveShopper::default();
@@ -204,13 +293,14 @@ impl RecService {
                     return list;
                 }
                 let models = &self.variant_models(surface, variant);
-                let key = format!("{name}|{variant}|{request:?}");
-                let cached = slot.as_ref().and_then(|s| s.cache.get(&key)).and_then(
-                    |(live_version, set_version, items)| {
-                        (*live_version == context.version && *set_version == set.version)
-                            .then(|| items.clone())
-                    },
-                );
+                let key = cache_key(name, variant, request);
+                let cached = slot
+                    .as_ref()
+                    .and_then(|s| s.cache.get(&key))
+                    .and_then(|list| {
+                        (list.live_version == context.version && list.set_version == set.version)
+                            .then(|| list.items.clone())
+                    });
                 match cached {
                     Some(items) => items.as_ref().clone(),
                     None => {
@@ -387,10 +477,18 @@ impl RecService {
             if slot.cache.len() >= 32 {
                 slot.cache.clear();
             }
-            slot.cache
-                .insert(key, (context.version, set.version, items));
+            slot.cache.insert(
+                key,
+                CachedList {
+                    live_version: context.version,
+                    set_version: set.version,
+                    items,
+                    surface: name.to_string(),
+                    request: request.clone(),
+                },
+            );
         }
-        if !list.items.is_empty() {
+        if record && !list.items.is_empty() {
             if let Some(slot) = slot.as_mut() {
                 slot.live.remember_served(list.items.iter().map(|i| Served {
                     product_id: i.product_id,
@@ -558,7 +656,7 @@ impl RecService {
 
     /// A pseudo-history from onboarding categories: the five most popular products of
     /// each.
-    fn interest_history(&self, set: &ModelSet, interests: &[i64]) -> Vec<(u32, f32)> {
+    pub(super) fn interest_history(&self, set: &ModelSet, interests: &[i64]) -> Vec<(u32, f32)> {
         let Some(trending) = set
             .models
             .get("trending")
@@ -603,38 +701,20 @@ impl RecService {
             let asked: Vec<u32> = open.iter().map(|&i| items[i]).collect();
             let explanations = model.explain_many(&context.history, &asked);
             for (&i, explanation) in open.iter().zip(explanations) {
-                let Some(&(because, _)) = explanation.because_of.first() else {
-                    continue;
-                };
-                let Some(&product) = set.catalog.product_ids.get(because as usize) else {
-                    continue;
-                };
-                let title = &set.catalog.titles[because as usize];
-                reasons[i] = Some(match live.strongest(product) {
-                    Some(InteractionKind::Purchase) => format!("Because you bought {title}"),
-                    Some(InteractionKind::AddToCart) => format!("Goes with {title} in your cart"),
-                    Some(InteractionKind::Like) => format!("Because you liked {title}"),
-                    Some(InteractionKind::Rating) => format!("Because you rated {title}"),
-                    Some(_) => format!("Because you viewed {title}"),
-                    // A pseudo-history item from onboarding.
-                    None => match &set.catalog.category_names[because as usize] {
-                        Some(category) => format!("Picked for your interest in {category}"),
-                        None => format!("Similar to {title}"),
-                    },
-                });
+                reasons[i] = super::explain::reason(set, live, &explanation);
             }
         }
         reasons
             .into_iter()
             .zip(items)
-            .map(|(reason, &item)| {
-                reason.unwrap_or_else(|| match &set.catalog.category_names[item as usize] {
-                    Some(category) => format!("Popular in {category}"),
-                    None => "Picked for you".to_string(),
-                })
-            })
+            .map(|(reason, &item)| reason.unwrap_or_else(|| super::explain::popular_in(set, item)))
             .collect()
     }
+}
+
+/// The key of a personal list in the shopper's cache.
+fn cache_key(surface: &str, variant: &str, request: &RecRequest) -> String {
+    format!("{surface}|{variant}|{request:?}")
 }
 
 /// Reciprocal-rank fusion (k = 60) of ranked lists; one list passes through with its own

@@ -323,6 +323,57 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes from the shopper's history one product's events and their like or dislike
+    /// of it, or (`None`) every event, like, dislike and onboarding choice. One
+    /// transaction; orders, the cart and star ratings stay.
+    pub async fn remove_history(
+        &self,
+        shopper_id: i64,
+        product_id: Option<i64>,
+    ) -> Result<u64, Error> {
+        Ok(on_db!(self.database(), pool => {
+            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let removed = match product_id {
+                Some(product) => {
+                    let removed = sqlx::query(
+                        "delete from interaction where shopper_id = $1 and product_id = $2",
+                    )
+                    .bind(shopper_id)
+                    .bind(product)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(
+                        "update opinion set liked = null where shopper_id = $1 and product_id = $2",
+                    )
+                    .bind(shopper_id)
+                    .bind(product)
+                    .execute(&mut *tx)
+                    .await?;
+                    removed
+                }
+                None => {
+                    let removed = sqlx::query("delete from interaction where shopper_id = $1")
+                        .bind(shopper_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query("update opinion set liked = null where shopper_id = $1")
+                        .bind(shopper_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("delete from shopper_interest where shopper_id = $1")
+                        .bind(shopper_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    removed
+                }
+            };
+            tx.commit().await?;
+            removed
+        }))
+    }
+
     /// The shopper's onboarding categories.
     pub async fn interests(&self, shopper_id: i64) -> Result<Vec<i64>, Error> {
         Ok(on_db!(self.database(), pool => {

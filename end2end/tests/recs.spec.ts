@@ -1,0 +1,90 @@
+// Recommendation rows in the browser: a new shopper picks two departments and "for you"
+// follows them; a like reshapes the row within a second, without a page load, with a
+// reason naming the liked product; a dislike takes the item out; a save that cannot
+// reach the server says so and puts the button back.
+import { test, expect, Page, Locator } from '@playwright/test';
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+}
+
+async function departmentsOf(row: Locator): Promise<string[]> {
+  return row
+    .getByTestId('rec-card')
+    .evaluateAll((cards) => cards.map((c) => (c.getAttribute('data-category') ?? '').split(' > ')[0]));
+}
+
+async function productIds(row: Locator): Promise<string[]> {
+  return row.getByTestId('rec-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-product-id') ?? ''));
+}
+
+test('onboarding, a like and a dislike reshape "for you" at once', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const forYou = page.getByTestId('recs-for_you');
+  // A shopper with no history sees the best sellers of every department, and a picker.
+  await expect(forYou).toHaveAttribute('data-surface', 'onboarding_picks');
+  const spread = new Set(await departmentsOf(forYou));
+  expect(spread.size).toBeGreaterThanOrEqual(4);
+
+  const chips = forYou.getByTestId('onboarding-department');
+  const picked = [(await chips.nth(1).textContent())!.trim(), (await chips.nth(3).textContent())!.trim()];
+  await chips.nth(1).click();
+  await chips.nth(3).click();
+  await expect(chips.nth(1)).toHaveAttribute('aria-pressed', 'true');
+  await forYou.getByTestId('onboarding-submit').click();
+  await expect(forYou).toHaveAttribute('data-surface', 'for_you');
+  const departments = await departmentsOf(forYou);
+  const matching = departments.filter((d) => picked.includes(d)).length;
+  console.log(`onboarding: picked ${picked.join(' + ')}; "for you" now ${departments.join(', ')}`);
+  expect(departments.length).toBeGreaterThanOrEqual(6);
+  expect(matching).toBeGreaterThanOrEqual(Math.ceil(departments.length * 0.75));
+
+  // Like the third card: the row changes in place (no navigation: the marker survives),
+  // within a second, and says why.
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+  const card = forYou.getByTestId('rec-card').nth(2);
+  const title = (await card.locator('.product-title').textContent())!.trim();
+  const before = await productIds(forYou);
+  const clicked = Date.now();
+  await card.getByTestId('rec-like').click();
+  await expect(card.getByTestId('rec-like')).toHaveAttribute('aria-pressed', 'true');
+  await expect(forYou.getByTestId('rec-reason').filter({ hasText: `Because you liked ${title}` }).first()).toBeVisible({
+    timeout: 1_000,
+  });
+  console.log(`like reflected in ${Date.now() - clicked} ms`);
+  expect(await productIds(forYou)).not.toEqual(before);
+  expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
+
+  // "Not interested": the card goes at once and does not come back with the new row.
+  const gone = forYou.getByTestId('rec-card').first();
+  const goneId = (await gone.getAttribute('data-product-id'))!;
+  await gone.getByTestId('rec-dislike').click();
+  await expect(forYou.locator(`[data-product-id="${goneId}"]`)).toBeHidden();
+  await expect(forYou.locator(`[data-product-id="${goneId}"]`)).toHaveCount(0);
+  await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
+
+  // After a reload the server still has both: the like and the dislike.
+  await page.reload();
+  await hydrated(page);
+  await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
+  expect(await productIds(forYou)).not.toContain(goneId);
+  await expect(page.getByTestId('recs-because_you_liked').locator('h2')).toContainText(title);
+});
+
+test('a like that cannot be saved is retried, then shown as not saved', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const forYou = page.getByTestId('recs-for_you');
+  const card = forYou.getByTestId('rec-card').first();
+  await expect(card).toBeVisible();
+  let attempts = 0;
+  await page.route('**/api/shop/feedback', (route) => {
+    attempts += 1;
+    return route.abort('connectionreset');
+  });
+  await card.getByTestId('rec-like').click();
+  await expect(forYou.getByTestId('rec-message')).toContainText('was not saved');
+  await expect(card.getByTestId('rec-like')).toHaveAttribute('aria-pressed', 'false');
+  expect(attempts).toBe(3);
+});
