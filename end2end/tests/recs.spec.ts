@@ -47,8 +47,9 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   const title = (await card.locator('.product-title').textContent())!.trim();
   const before = await productIds(forYou);
   const clicked = Date.now();
+  // (The card itself is replaced when the row refetches: the liked product is not
+  // recommended back.)
   await card.getByTestId('rec-like').click();
-  await expect(card.getByTestId('rec-like')).toHaveAttribute('aria-pressed', 'true');
   await expect(forYou.getByTestId('rec-reason').filter({ hasText: `Because you liked ${title}` }).first()).toBeVisible({
     timeout: 1_000,
   });
@@ -70,6 +71,25 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
   expect(await productIds(forYou)).not.toContain(goneId);
   await expect(page.getByTestId('recs-because_you_liked').locator('h2')).toContainText(title);
+
+  // "Why these?": every model's picks side by side, the taste, and the history, where
+  // the like can be removed.
+  await forYou.getByTestId('why-link').click();
+  await expect(page).toHaveURL(/\/why$/);
+  await hydrated(page);
+  const columns = page.getByTestId('model-column');
+  await expect(columns.first()).toBeVisible();
+  expect(await columns.count()).toBeGreaterThanOrEqual(4);
+  await expect(page.getByTestId('model-column').filter({ hasText: 'Item-kNN' }).locator('.rec-reason').first()).toContainText(
+    `Because you liked ${title}`,
+  );
+  await expect(page.getByTestId('taste-categories').locator('li').first()).toBeVisible();
+  const liked = page.getByTestId('history-item').filter({ hasText: title });
+  await expect(liked).toContainText('liked');
+  await liked.getByTestId('history-remove').click();
+  await expect(page.getByTestId('history-item').filter({ hasText: title })).toHaveCount(0);
+  // With the only like gone, the departments picked at onboarding stand in again.
+  await expect(page.getByTestId('history-item').first()).toContainText('picked at onboarding');
 });
 
 test('a like that cannot be saved is retried, then shown as not saved', async ({ page }) => {

@@ -238,11 +238,11 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
             <div class="rec-actions" role="group" aria-label=format!("Your opinion of {title}")>
                 <button class="icon" on:click=like data-testid="rec-like"
                     aria-label=format!("Like {title}") aria-pressed=move || liked.get().to_string()>
-                    "♥"
+                    "Like"
                 </button>
                 <button class="icon" on:click=dislike data-testid="rec-dislike"
                     aria-label=format!("Not interested in {title}") title="Not interested">
-                    "✕"
+                    "Not for me"
                 </button>
                 <button class="small" on:click=add disabled=move || !buyable || added.get()
                     data-testid="rec-add" aria-label=format!("Add {title} to your cart")>
