@@ -1,7 +1,8 @@
 // Recommendation rows in the browser: a new shopper picks two departments and "for you"
 // follows them; a like reshapes the row within a second, without a page load, with a
-// reason naming the liked product; a dislike takes the item out; a save that cannot
-// reach the server says so and puts the button back.
+// reason naming the liked product; a dislike takes the item out; stars on a card are
+// saved; "Why these?" shows each model's picks, the taste and the history, where an item
+// can be removed; a save that cannot reach the server says so and puts the button back.
 import { test, expect, Page, Locator } from '@playwright/test';
 
 async function hydrated(page: Page) {
@@ -72,6 +73,13 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   expect(await productIds(forYou)).not.toContain(goneId);
   await expect(page.getByTestId('recs-because_you_liked').locator('h2')).toContainText(title);
 
+  // Stars on a card: five for the first one, which then leaves "for you" (seen).
+  const rated = forYou.getByTestId('rec-card').first();
+  const ratedId = (await rated.getAttribute('data-product-id'))!;
+  const ratedTitle = (await rated.locator('.product-title').textContent())!.trim();
+  await rated.getByTestId('rec-rate-5').click();
+  await expect(forYou.locator(`[data-product-id="${ratedId}"]`)).toHaveCount(0);
+
   // "Why these?": every model's picks side by side, the taste, and the history, where
   // the like can be removed.
   await forYou.getByTestId('why-link').click();
@@ -80,16 +88,19 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   const columns = page.getByTestId('model-column');
   await expect(columns.first()).toBeVisible();
   expect(await columns.count()).toBeGreaterThanOrEqual(4);
+  // Item-kNN explains its first pick by one of the two things the shopper did.
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await expect(page.getByTestId('model-column').filter({ hasText: 'Item-kNN' }).locator('.rec-reason').first()).toContainText(
-    `Because you liked ${title}`,
+    new RegExp(`Because you (liked ${escape(title)}|rated ${escape(ratedTitle)})`),
   );
   await expect(page.getByTestId('taste-categories').locator('li').first()).toBeVisible();
+  await expect(page.getByTestId('history-item').filter({ hasText: ratedTitle })).toContainText('rated');
   const liked = page.getByTestId('history-item').filter({ hasText: title });
   await expect(liked).toContainText('liked');
   await liked.getByTestId('history-remove').click();
   await expect(page.getByTestId('history-item').filter({ hasText: title })).toHaveCount(0);
-  // With the only like gone, the departments picked at onboarding stand in again.
-  await expect(page.getByTestId('history-item').first()).toContainText('picked at onboarding');
+  // The rating stays.
+  await expect(page.getByTestId('history-item').filter({ hasText: ratedTitle })).toContainText('rated');
 });
 
 test('a like that cannot be saved is retried, then shown as not saved', async ({ page }) => {

@@ -180,12 +180,15 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
     let liked = RwSignal::new(false);
     let dismissed = RwSignal::new(false);
     let added = RwSignal::new(false);
+    let stars = RwSignal::new(None::<u8>);
 
     let send = {
         let (surface, title) = (surface.clone(), title.clone());
         move |feedback: Feedback| {
+            let stars_before = stars.get_untracked();
             match feedback {
                 Feedback::Like => liked.set(true),
+                Feedback::Rate(n) => stars.set(Some(n)),
                 _ => dismissed.set(true),
             }
             let (surface, title) = (surface.clone(), title.clone());
@@ -198,6 +201,7 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
                     Err(e) => {
                         liked.set(false);
                         dismissed.set(false);
+                        stars.set(stars_before);
                         message.set(Some(format!("Your feedback on {title} was not saved: {e}")));
                     }
                 }
@@ -208,7 +212,24 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
         let send = send.clone();
         move |_| send(Feedback::Like)
     };
-    let dislike = move |_| send(Feedback::Dislike);
+    let dislike = {
+        let send = send.clone();
+        move |_| send(Feedback::Dislike)
+    };
+    let star_buttons = (1..=5u8)
+        .map(|n| {
+            let send = send.clone();
+            let label = format!("Rate {title} {n} out of 5");
+            view! {
+                <button class="star" on:click=move |_| send(Feedback::Rate(n))
+                    data-testid=format!("rec-rate-{n}") aria-label=label
+                    aria-pressed=move || (stars.get() == Some(n)).to_string()
+                    class:lit=move || stars.get().is_some_and(|s| s >= n)>
+                    "★"
+                </button>
+            }
+        })
+        .collect_view();
     let add = {
         let (surface, title) = (surface.clone(), title.clone());
         move |_| {
@@ -235,6 +256,9 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
             class:dismissed=move || dismissed.get() aria-hidden=move || dismissed.get().to_string()>
             <ProductTile card=item.product surface=surface/>
             <p class="rec-reason" data-testid="rec-reason">{item.reason}</p>
+            <div class="rec-stars" role="group" aria-label=format!("Your rating of {title}")>
+                {star_buttons}
+            </div>
             <div class="rec-actions" role="group" aria-label=format!("Your opinion of {title}")>
                 <button class="icon" on:click=like data-testid="rec-like"
                     aria-label=format!("Like {title}") aria-pressed=move || liked.get().to_string()>

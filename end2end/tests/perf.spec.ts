@@ -1,0 +1,86 @@
+// Lighthouse-style figures for the home page of the release build, measured in headless
+// Chromium and printed (a measurement, not a pass/fail target: the README records them).
+// - first contentful paint (the browser's paint timing);
+// - time to interactive, taken as the moment the app marks <body data-hydrated="true">
+//   (the WASM loaded, hydrated, and event handlers attached);
+// - the JS and WASM the page loaded: bytes as Chromium received them (the server's choice
+//   of encoding, brotli for Chromium), and as gzip (the same URLs asked for with
+//   `accept-encoding: gzip` only).
+// Median of 3 cold loads (new browser context, no cache).
+import { test, expect } from '@playwright/test';
+import * as http from 'node:http';
+
+function gzipBytes(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        let n = 0;
+        res.on('data', (chunk: Buffer) => (n += chunk.length));
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+test('home page: first paint, time to interactive, JS + WASM transferred', async ({ browser, baseURL }) => {
+  const fcp: number[] = [];
+  const tti: number[] = [];
+  const received: number[] = [];
+  let assets: string[] = [];
+  for (let run = 0; run < 3; run++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const w = window as unknown as { hydratedAt?: number };
+      new MutationObserver(() => {
+        if (w.hydratedAt === undefined && document.body?.dataset.hydrated === 'true') {
+          w.hydratedAt = performance.now();
+        }
+      }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    const urls = new Map<string, string>();
+    let bytes = 0;
+    cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+    cdp.on('Network.loadingFinished', (e) => {
+      const url = urls.get(e.requestId) ?? '';
+      if (/\.(js|wasm)(\?|$)/.test(url)) {
+        bytes += e.encodedDataLength;
+      }
+    });
+    await page.goto('/');
+    await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+    await page.waitForLoadState('networkidle');
+    const timing = await page.evaluate(() => ({
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+      tti: (window as unknown as { hydratedAt?: number }).hydratedAt ?? NaN,
+    }));
+    fcp.push(timing.fcp);
+    tti.push(timing.tti);
+    received.push(bytes);
+    assets = [...new Set([...urls.values()].filter((u) => /\.(js|wasm)(\?|$)/.test(u)))];
+    await context.close();
+  }
+  let gzip = 0;
+  for (const url of assets) {
+    gzip += await gzipBytes(new URL(new URL(url).pathname, baseURL).toString());
+  }
+  console.log(
+    `home page, median of 3 cold loads: first contentful paint ${median(fcp).toFixed(0)} ms, ` +
+      `interactive (hydrated) ${median(tti).toFixed(0)} ms, JS + WASM received ` +
+      `${(median(received) / 1024).toFixed(0)} KiB (${assets.length} files, as served to Chromium), ` +
+      `${(gzip / 1024).toFixed(0)} KiB as gzip`,
+  );
+  expect(assets.length).toBeGreaterThanOrEqual(2);
+  expect(median(fcp)).toBeGreaterThan(0);
+  expect(median(tti)).toBeGreaterThanOrEqual(median(fcp));
+  expect(gzip).toBeGreaterThan(0);
+});
