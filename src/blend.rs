@@ -178,6 +178,11 @@ impl Context {
     /// Writes the context features of every item for a history into `out`
     /// (`[items][CONTEXT_FEATURES.len()]`).
     fn features(&self, history: &[(u32, f32)], out: &mut [[f32; 4]]) {
+        self.each_item(history, out.len(), |item, features| out[item] = features);
+    }
+
+    /// Calls `f` with each of the first `n` items' context features for a history.
+    fn each_item(&self, history: &[(u32, f32)], n: usize, mut f: impl FnMut(usize, [f32; 4])) {
         let mut taste = vec![0.0f32; self.n_categories];
         let (mut band_sum, mut band_weight, mut total) = (0.0f32, 0.0f32, 0.0f32);
         for &(item, weight) in history {
@@ -197,10 +202,10 @@ impl Context {
         }
         let mean_band = (band_weight > 0.0).then(|| band_sum / band_weight);
         let span = self.bands.saturating_sub(1).max(1) as f32;
-        for (item, slot) in out.iter_mut().enumerate() {
+        for item in 0..n {
             // An item added after fitting has no context yet: all zeros.
             if item >= self.popularity.len() {
-                *slot = [0.0; 4];
+                f(item, [0.0; 4]);
                 continue;
             }
             let cats = &self.categories[item];
@@ -213,7 +218,10 @@ impl Context {
                 (Some(mean), Some(b)) => 1.0 - (f32::from(b) - mean).abs() / span,
                 _ => 0.0,
             };
-            *slot = [self.popularity[item], self.trend[item], category, price];
+            f(
+                item,
+                [self.popularity[item], self.trend[item], category, price],
+            );
         }
     }
 }
@@ -225,6 +233,21 @@ struct View<'a> {
     scores: Vec<Vec<f32>>,
     /// Items the user has (never candidates, left out of the standardisation).
     seen: &'a [u32],
+}
+
+/// Mean and standard deviation of a member's finite scores over the unseen items.
+fn standardisation(scores: &[f32], is_seen: &impl Fn(u32) -> bool) -> (f64, f64) {
+    let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
+    for (i, &s) in scores.iter().enumerate() {
+        if s.is_finite() && !is_seen(i as u32) {
+            sum += f64::from(s);
+            sum2 += f64::from(s) * f64::from(s);
+            count += 1;
+        }
+    }
+    let mean = sum / count.max(1) as f64;
+    let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
+    (mean, std)
 }
 
 /// The blender's features of every item for one user, `[items][dims]`, row-major.
@@ -241,16 +264,7 @@ fn features(
     let mut candidate = vec![false; n_items];
     let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
     for (m, scores) in view.scores.iter().enumerate() {
-        let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
-        for (i, &s) in scores.iter().enumerate() {
-            if s.is_finite() && !is_seen(i as u32) {
-                sum += f64::from(s);
-                sum2 += f64::from(s) * f64::from(s);
-                count += 1;
-            }
-        }
-        let mean = sum / count.max(1) as f64;
-        let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
+        let (mean, std) = standardisation(scores, &is_seen);
         for (i, &s) in scores.iter().enumerate() {
             x[i * dims + 2 * m] = if std > 1e-12 && s.is_finite() {
                 ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32
@@ -534,11 +548,36 @@ impl Blend {
             scores.iter_mut().for_each(|s| *s = 0.0);
             return;
         }
-        let (x, candidate) = features(view, &self.context, self.config.candidates, n);
-        let dims = self.dims();
-        for (score, row) in scores.iter_mut().zip(x.chunks_exact(dims)) {
-            *score = row.iter().zip(&self.weights).map(|(x, w)| x * w).sum();
+        // The same features as training reads (`features`), summed with their weights
+        // as they are made: no `[items][dims]` matrix on the serving path.
+        let members = view.scores.len();
+        let w = &self.weights;
+        let mut candidate = vec![false; n];
+        scores.iter_mut().for_each(|s| *s = 0.0);
+        let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
+        for (m, member) in view.scores.iter().enumerate() {
+            let (mean, std) = standardisation(member, &is_seen);
+            let (w_score, w_rank) = (w[2 * m], w[2 * m + 1]);
+            if std > 1e-12 {
+                for (score, &s) in scores.iter_mut().zip(member) {
+                    if s.is_finite() {
+                        *score += ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32 * w_score;
+                    }
+                }
+            }
+            let skip = |i: u32| is_seen(i) || !member[i as usize].is_finite();
+            for (rank, (item, _)) in top_k(member, self.config.candidates, skip)
+                .into_iter()
+                .enumerate()
+            {
+                scores[item as usize] += w_rank / (rank as f32 + 2.0).log2();
+                candidate[item as usize] = true;
+            }
         }
+        let w_context = &w[2 * members..];
+        self.context.each_item(view.history, n, |item, c| {
+            scores[item] += c.iter().zip(w_context).map(|(x, w)| x * w).sum::<f32>();
+        });
         // The weights were learned on candidates only: an item no member put in its top
         // list ranks below every candidate (in its own blended order).
         let floor = scores
@@ -1008,6 +1047,45 @@ mod tests {
         back.score_history(&history, &mut b);
         assert_eq!(a, b);
         assert_eq!(back.member_names(), vec!["noise", "oracle"]);
+    }
+
+    #[test]
+    fn serving_scores_are_the_training_features_times_the_weights() {
+        let blend = fitted();
+        let history = [(4u32, 1.0f32), (7, 1.0), (10, 0.5)];
+        let mut served = vec![0.0f32; 45];
+        blend.score_history(&history, &mut served);
+        let seen = vec![4u32, 7, 10];
+        let view = View {
+            history: &history,
+            scores: blend.member_scores(|m, s| m.score_history(&history, s), 45),
+            seen: &seen,
+        };
+        let (x, candidate) = features(&view, &blend.context, blend.config.candidates, 45);
+        let reference: Vec<f32> = x
+            .chunks_exact(blend.dims())
+            .map(|row| row.iter().zip(&blend.weights).map(|(x, w)| x * w).sum())
+            .collect();
+        let candidates: Vec<usize> = (0..45).filter(|&i| candidate[i]).collect();
+        assert!(
+            candidates.len() > 5 && candidates.len() < 45,
+            "{candidates:?}"
+        );
+        for &i in &candidates {
+            assert!(
+                (served[i] - reference[i]).abs() <= 1e-5 * (1.0 + reference[i].abs()),
+                "item {i}: served {} vs {}",
+                served[i],
+                reference[i]
+            );
+        }
+        let lowest = candidates
+            .iter()
+            .map(|&i| served[i])
+            .fold(f32::INFINITY, f32::min);
+        assert!((0..45)
+            .filter(|&i| !candidate[i])
+            .all(|i| served[i] < lowest));
     }
 
     #[test]

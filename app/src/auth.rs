@@ -17,6 +17,10 @@ pub struct User {
     pub display_name: String,
     /// The day the account was created, `YYYY-MM-DD` (UTC).
     pub member_since: String,
+    /// Whether the account sees the merchant's insights (the UI shows the link; the
+    /// server checks the role itself on every insights request).
+    #[serde(default)]
+    pub is_admin: bool,
 }
 
 /// Creates an account and logs the new shopper in.

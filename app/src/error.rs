@@ -34,6 +34,10 @@ pub enum AppError {
     /// The action needs a logged-in shopper.
     #[error("Please log in first.")]
     Unauthenticated,
+    /// The shopper is logged in but their account may not do this (the insights need
+    /// the admin role).
+    #[error("This page is for the shop's admins. Your account does not have that role.")]
+    Forbidden,
     /// The thing asked for does not exist (a product, a category).
     #[error("We could not find {0}.")]
     NotFound(String),
@@ -60,6 +64,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::EmailTaken => 409,
             Self::BadCredentials | Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
             Self::NotFound(_) => 404,
             Self::Throttled { .. } => 429,
             Self::Internal => 500,

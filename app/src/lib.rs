@@ -5,6 +5,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 mod pages;
@@ -14,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    ParamSegment, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 use auth::{LogIn, LogOut, Register, User};
@@ -116,6 +117,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("liked") view=shop::pages::LikedPage/>
                     <Route path=StaticSegment("recent") view=shop::pages::RecentPage/>
                     <Route path=StaticSegment("why") view=shop::why::WhyPage/>
+                    // Rendered whole before answering, so a refusal is a real 401 / 403.
+                    <Route path=(StaticSegment("admin"), StaticSegment("insights")) view=admin::InsightsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
                     <Route path=StaticSegment("register") view=pages::RegisterPage/>
                     <Route path=StaticSegment("account") view=pages::AccountPage/>

@@ -30,6 +30,9 @@ pub fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match auth.user.await {
                             Ok(Some(user)) => view! {
+                                {user.is_admin.then(|| view! {
+                                    <a href="/admin/insights" data-testid="insights-link">"Insights"</a>
+                                })}
                                 <a href="/account" class="current-user" data-testid="current-user">
                                     {user.display_name}
                                 </a>

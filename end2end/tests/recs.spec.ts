@@ -119,3 +119,29 @@ test('a like that cannot be saved is retried, then shown as not saved', async ({
   await expect(card.getByTestId('rec-like')).toHaveAttribute('aria-pressed', 'false');
   expect(attempts).toBe(3);
 });
+
+test('the keyboard reaches and presses a card\'s Like, with a visible focus ring', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const forYou = page.getByTestId('recs-for_you');
+  await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
+  // Tab from the top of the page until the focus lands on a Like button in "for you".
+  let presses = 0;
+  for (; presses < 120; presses++) {
+    await page.keyboard.press('Tab');
+    const onLike = await page.evaluate(
+      () => document.activeElement?.getAttribute('data-testid') === 'rec-like' &&
+        !!document.activeElement.closest('[data-testid="recs-for_you"]'),
+    );
+    if (onLike) break;
+  }
+  expect(presses, 'Tab reaches a Like button').toBeLessThan(120);
+  const focused = page.locator(':focus');
+  const label = (await focused.getAttribute('aria-label'))!;
+  expect(label).toMatch(/^Like /);
+  const outline = await focused.evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(outline).not.toBe('none');
+  console.log(`keyboard: ${presses + 1} Tab presses to "${label}"`);
+  await page.keyboard.press('Enter');
+  await expect(forYou.getByTestId('rec-reason').filter({ hasText: 'Because you liked' }).first()).toBeVisible();
+});

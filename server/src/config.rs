@@ -32,6 +32,8 @@ pub enum Command {
     Import(crate::import_cmd::ImportArgs),
     /// Write the catalogue and the interaction log as JSON lines.
     Export(crate::import_cmd::ExportArgs),
+    /// Manage the admin accounts that see the merchant's insights.
+    Admin(crate::admin_cmd::AdminArgs),
 }
 
 /// Settings shared by every command.

@@ -2,13 +2,16 @@
 //! This is the composition root: it wires the `app` UI and the `curio` engine together.
 
 pub mod accounts;
+pub mod admin_cmd;
 pub mod art;
+pub mod charts;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod eval_cmd;
 pub mod hygiene;
 pub mod import_cmd;
+pub mod insights;
 pub mod recs;
 pub mod search;
 pub mod seed;
@@ -54,6 +57,8 @@ pub struct AppState {
     pub search: Arc<SearchIndex>,
     /// The shop capability handed to server functions.
     pub shop: SharedShop,
+    /// The merchant's insights, handed to server functions.
+    pub merchant: app::admin::ssr::SharedMerchant,
 }
 
 /// The parts a running server is built from.
@@ -141,6 +146,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         session_policy,
         search: search.clone(),
         shop: Arc::new(shop::ShopService::new(store.clone(), search.clone(), recs.clone()).await?),
+        merchant: Arc::new(insights::MerchantService::new(store.clone(), recs.clone())),
     };
     let hygiene_settings = Hygiene {
         origin: hygiene::OriginPolicy {
@@ -217,9 +223,11 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
     let context = {
         let accounts = state.accounts.clone();
         let shop = state.shop.clone();
+        let merchant = state.merchant.clone();
         move || {
             provide_context(accounts.clone());
             provide_context(shop.clone());
+            provide_context(merchant.clone());
         }
     };
     let options = state.leptos_options.clone();

@@ -43,6 +43,12 @@ async fn main() -> std::process::ExitCode {
                 .map(|lines| tracing::info!(lines, "export finished")),
             Err(e) => Err(e),
         },
+        Command::Admin(args) => match open_store(&cli.config).await {
+            Ok(store) => server::admin_cmd::run(&store, &args)
+                .await
+                .map(|report| println!("{report}")),
+            Err(e) => Err(e),
+        },
         Command::Migrate => {
             Database::connect(cli.config.database_url.as_deref(), &cli.config.data_dir)
                 .await

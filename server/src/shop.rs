@@ -15,7 +15,7 @@ use curio::InteractionKind;
 use tower_sessions::Session;
 
 use crate::error::Error;
-use crate::recs::{RecRequest, RecService};
+use crate::recs::{LiveEvent, RecRequest, RecService};
 use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::sessions::{SessionAuth, AUTH_KEY};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
@@ -508,9 +508,21 @@ impl Shop for ShopService {
             "product",
         ));
         self.store.record_events(&events).await?;
-        for event in &events {
+        for _ in &events {
             self.search.bump_popularity(product_id);
-            self.observe(event).await;
+        }
+        // One re-scoring of the shown lists for the click and the view together.
+        let live: Vec<LiveEvent> = events
+            .iter()
+            .map(|e| LiveEvent {
+                product_id,
+                kind: e.kind,
+                value: e.value,
+                at_ms: e.at_ms,
+            })
+            .collect();
+        if let Err(error) = self.recs.observe_all(shopper, &live).await {
+            tracing::warn!(%error, "live recommendation state not updated");
         }
 
         let (liked, stars) = self.store.opinion(shopper, product_id).await?;

@@ -299,7 +299,7 @@ async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
 }
 
 #[tokio::test]
-async fn bandit_counts_persist_and_clicks_are_credited_to_the_serving_variant() {
+async fn bandit_counts_persist_clicks_are_credited_and_admins_see_them_in_the_insights() {
     for db in common::databases("recs_bandit").await {
         let store = seeded_store(&db).await;
         let services = db.services().await;
@@ -334,6 +334,94 @@ async fn bandit_counts_persist_and_clicks_are_credited_to_the_serving_variant() 
         let counts = again.recs.bandit_counts("for_you");
         let (_, impressions, rewards) = counts.iter().find(|(v, _, _)| *v == variant).unwrap();
         assert_eq!((*impressions, *rewards), (1, 0.4));
+
+        // The insights: 401 without a login, 403 for a shopper, the live counts for an
+        // admin, and 403 again the moment the role is taken back.
+        let args = json!({"window": "hour", "surface": null});
+        let reply = client.call_json("admin/insights", args.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        let reply = client
+            .register("mia@example.com", "Mia", "insightful walrus 42")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reply = client.call_json("admin/insights", args.clone()).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        let reply = client.call_json("admin/events", json!({})).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        let account = store
+            .account_by_email("mia@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.set_role(account.account_id, "admin").await.unwrap());
+        let reply = client.call_json("admin/insights", args.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let insights = json_of(&reply.body);
+        let for_you = insights["strategies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["surface"] == "for_you" && t["variant"] == variant.as_str())
+            .unwrap_or_else(|| panic!("no live counts for for_you/{variant}: {insights}"));
+        assert_eq!(for_you["impressions"], 1, "{for_you}");
+        assert_eq!(for_you["clicks"], 1, "{for_you}");
+        assert_eq!(insights["overall"]["clicks"], 1, "{insights}");
+        let charts: Vec<&str> = insights["charts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                assert!(c["svg"].as_str().unwrap().starts_with("<svg"), "{c}");
+                c["id"].as_str().unwrap()
+            })
+            .collect();
+        for id in [
+            "live-impressions",
+            "live-ctr",
+            "offline-ndcg",
+            "coverage-models",
+            "bandit-split",
+        ] {
+            assert!(charts.contains(&id), "no {id} chart in {charts:?}");
+        }
+        assert!(!insights["versions"].as_array().unwrap().is_empty());
+        assert!(insights["served_products"].as_i64().unwrap() >= 1);
+        // Split by variant for one surface; an unknown one names the field.
+        let reply = client
+            .call_json(
+                "admin/insights",
+                json!({"window": "day", "surface": "for_you"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reply = client
+            .call_json("admin/insights", json!({"window": "year", "surface": null}))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.contains("window"), "{}", reply.body);
+        let reply = client.call_json("admin/events", json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let events = json_of(&reply.body);
+        assert!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "click" && e["sku"] == clicked.as_str()),
+            "{events}"
+        );
+        assert!(
+            !reply.body.contains("mia@example.com"),
+            "no emails in the stream"
+        );
+        assert!(store.set_role(account.account_id, "shopper").await.unwrap());
+        let reply = client.call_json("admin/insights", args).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         db.finish().await;
     }
 }

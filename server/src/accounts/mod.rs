@@ -92,7 +92,9 @@ fn user_of(row: AccountRow) -> User {
     let member_since = time::OffsetDateTime::from_unix_timestamp(row.created_at)
         .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
         .unwrap_or_default();
+    let is_admin = row.is_admin();
     User {
+        is_admin,
         id: row.account_id,
         email: row.email,
         display_name: row.display_name,

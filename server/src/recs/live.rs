@@ -290,6 +290,15 @@ impl LiveShopper {
         }
     }
 
+    /// The list that last served `product_id`: (surface, variant).
+    pub fn attributed(&self, product_id: i64) -> Option<(&str, &str)> {
+        self.served
+            .iter()
+            .rev()
+            .find(|s| s.product_id == product_id)
+            .map(|s| (s.surface.as_str(), s.variant.as_str()))
+    }
+
     /// The reward an engagement with `product_id` earns the list that last served it:
     /// (surface, variant, reward to add), where the reward is what this engagement adds
     /// over the strongest one already credited to that list.

@@ -11,7 +11,7 @@ pub mod live;
 pub mod modelset;
 mod serve;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use curio::bandit::Bandit;
-use curio::strategy::Strategy;
+use curio::strategy::{Assignment, Strategy};
 use curio::InteractionKind;
+use rand::SeedableRng;
 
 pub use explain::{ModelPicks, Taste};
 pub use live::{LiveEvent, LiveShopper, Served};
@@ -28,7 +29,7 @@ pub use modelset::{ModelSet, TrainingData, QUICK_MODELS};
 pub use serve::{RecItem, RecList, RecRequest};
 
 use crate::error::Error;
-use crate::store::recs::NewModelVersion;
+use crate::store::recs::{NewModelVersion, StrategyStat};
 use crate::store::Store;
 
 /// The strategy used unless `--strategy` names another file.
@@ -122,6 +123,39 @@ pub enum Retrained {
 struct BanditBook {
     totals: HashMap<(String, String), (i64, f64)>,
     pending: HashMap<(String, String), (i64, f64)>,
+    /// Live counts not yet written, per (surface, variant, minute).
+    stats: HashMap<(String, String, i64), Counts>,
+    /// Products this node has served in a list since it started (catalogue coverage).
+    served: HashSet<i64>,
+}
+
+/// What happened to a strategy's lists in one minute.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    impressions: i64,
+    clicks: i64,
+    carts: i64,
+    purchases: i64,
+}
+
+/// The engagements the insights count per list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Impression,
+    Click,
+    Cart,
+    Purchase,
+}
+
+impl Counted {
+    fn of(kind: InteractionKind) -> Option<Self> {
+        match kind {
+            InteractionKind::Click => Some(Self::Click),
+            InteractionKind::AddToCart => Some(Self::Cart),
+            InteractionKind::Purchase => Some(Self::Purchase),
+            _ => None,
+        }
+    }
 }
 
 impl BanditBook {
@@ -137,6 +171,20 @@ impl BanditBook {
             }
         }
         bandit
+    }
+
+    fn count(&mut self, surface: &str, variant: &str, what: Counted) {
+        let minute = crate::sessions::unix_secs() / 60 * 60;
+        let counts = self
+            .stats
+            .entry((surface.to_string(), variant.to_string(), minute))
+            .or_default();
+        match what {
+            Counted::Impression => counts.impressions += 1,
+            Counted::Click => counts.clicks += 1,
+            Counted::Cart => counts.carts += 1,
+            Counted::Purchase => counts.purchases += 1,
+        }
     }
 
     fn add(&mut self, surface: &str, variant: &str, impressions: i64, rewards: f64) {
@@ -449,6 +497,7 @@ impl RecService {
             origin,
             seconds: set.seconds,
             payload: None,
+            curves: set.curves.clone(),
         };
         if verdict.is_ok() {
             version.payload = Some(bytes);
@@ -544,24 +593,45 @@ impl RecService {
         value: Option<f32>,
         at_ms: i64,
     ) -> Result<(), Error> {
+        let event = LiveEvent {
+            product_id,
+            kind,
+            value,
+            at_ms,
+        };
+        self.observe_all(shopper, &[event]).await
+    }
+
+    /// [`observe`](Self::observe) for the events of one request (a product page's click
+    /// and view): the lists on the shopper's screen are scored again once, not per event.
+    pub async fn observe_all(
+        self: &Arc<Self>,
+        shopper: i64,
+        events: &[LiveEvent],
+    ) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let slot = self.slot(shopper).await?;
-        let (credit, shown) = {
+        let (engagements, shown) = {
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
             let before = slot.live.version;
-            // A state just loaded from the log may hold this event already: `push`
-            // skips an identical one.
-            slot.live.push(LiveEvent {
-                product_id,
-                kind,
-                value,
-                at_ms,
-            });
+            let mut engagements = Vec::new();
+            for event in events {
+                // A state just loaded from the log may hold this event already: `push`
+                // skips an identical one.
+                slot.live.push(event.clone());
+                let counted = Counted::of(event.kind).and_then(|what| {
+                    slot.live
+                        .attributed(event.product_id)
+                        .map(|(surface, variant)| (surface.to_string(), variant.to_string(), what))
+                });
+                let credit = slot.live.credit(event.product_id, event.kind, event.value);
+                engagements.push((credit, counted));
+            }
             let changed = slot.live.version != before;
             let shown = changed && slot.cache.values().any(|list| list.live_version == before);
-            (
-                slot.live.credit(product_id, kind, value),
-                shown.then_some(before),
-            )
+            (engagements, shown.then_some(before))
         };
         // The personal lists the shopper is looking at are scored again now, so the
         // event's own request pays for it and their next list comes from memory.
@@ -574,13 +644,21 @@ impl RecService {
             .await
             .map_err(|e| Error::Command(format!("re-scoring lists failed: {e}")))?;
         }
-        if let Some((surface, variant, reward)) = credit {
-            self.bandit
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .add(&surface, &variant, 0, reward);
+        if engagements.iter().any(|(c, n)| c.is_some() || n.is_some()) {
+            let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+            for (credit, counted) in engagements {
+                if let Some((surface, variant, reward)) = credit {
+                    book.add(&surface, &variant, 0, reward);
+                }
+                if let Some((surface, variant, what)) = counted {
+                    book.count(&surface, &variant, what);
+                }
+            }
         }
-        let count = self.new_events.fetch_add(1, Ordering::SeqCst) + 1;
+        let count = self
+            .new_events
+            .fetch_add(events.len() as u64, Ordering::SeqCst)
+            + events.len() as u64;
         if let Some(limit) = self.config.retrain_after_events {
             if count >= limit && !self.training.load(Ordering::SeqCst) {
                 self.new_events.store(0, Ordering::SeqCst);
@@ -623,13 +701,39 @@ impl RecService {
 
     /// Writes this node's bandit deltas; on success, reloads the totals every node wrote.
     pub async fn flush_bandit(&self) -> Result<(), Error> {
-        let pending = std::mem::take(
-            &mut self
-                .bandit
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pending,
-        );
+        let (pending, stats) = {
+            let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+            (
+                std::mem::take(&mut book.pending),
+                std::mem::take(&mut book.stats),
+            )
+        };
+        if !stats.is_empty() {
+            let deltas: Vec<StrategyStat> = stats
+                .iter()
+                .map(|((surface, variant, minute), c)| StrategyStat {
+                    surface: surface.clone(),
+                    variant: variant.clone(),
+                    bucket: *minute,
+                    impressions: c.impressions,
+                    clicks: c.clicks,
+                    carts: c.carts,
+                    purchases: c.purchases,
+                })
+                .collect();
+            if let Err(error) = self.store.add_strategy_stats(&deltas).await {
+                let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+                for (key, c) in stats {
+                    let entry = book.stats.entry(key).or_default();
+                    entry.impressions += c.impressions;
+                    entry.clicks += c.clicks;
+                    entry.carts += c.carts;
+                    entry.purchases += c.purchases;
+                }
+                book.pending.extend(pending);
+                return Err(error);
+            }
+        }
         if pending.is_empty() {
             return Ok(());
         }
@@ -653,6 +757,46 @@ impl RecService {
             .map(|(s, v, i, r)| ((s, v), (i, r)))
             .collect();
         Ok(())
+    }
+
+    /// Per surface with more than one variant, each variant's share of traffic now (the
+    /// bandit's Thompson draws with the exploration floor, the A/B split, or all to the
+    /// first), with its evidence: (surface, [(variant, share, impressions, rewards)]).
+    pub fn traffic_split(&self) -> Vec<(String, Vec<(String, f64, u64, f64)>)> {
+        let book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut out = Vec::new();
+        for (name, surface) in &self.strategy.surface {
+            if surface.variants.len() < 2 {
+                continue;
+            }
+            let names: Vec<&str> = surface.variants.iter().map(|v| v.name.as_str()).collect();
+            let bandit = book.bandit(name, &names, surface.exploration);
+            let shares = match surface.assignment {
+                Assignment::Bandit => bandit.traffic_split(4000, &mut rng),
+                Assignment::Ab => vec![1.0 / names.len() as f64; names.len()],
+                Assignment::First => (0..names.len())
+                    .map(|i| if i == 0 { 1.0 } else { 0.0 })
+                    .collect(),
+            };
+            let arms = bandit
+                .arms
+                .into_iter()
+                .zip(shares)
+                .map(|(arm, share)| (arm.name, share, arm.impressions, arm.rewards))
+                .collect();
+            out.push((name.clone(), arms));
+        }
+        out
+    }
+
+    /// How many distinct products this node has served in a list since it started.
+    pub fn served_products(&self) -> usize {
+        self.bandit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .served
+            .len()
     }
 
     /// Each variant's evidence on a surface: (variant, impressions, rewards).

@@ -124,6 +124,9 @@ pub struct ModelSet {
     pub trained_until: i64,
     /// Wall-clock seconds the training took.
     pub seconds: f64,
+    /// Per model trained in epochs, each epoch's loss and validation NDCG@10 (kept in the
+    /// version's row, not in the payload: a loaded set has none).
+    pub curves: BTreeMap<String, Vec<crate::store::recs::EpochPoint>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -159,6 +162,7 @@ impl ModelSet {
             trained_events: 0,
             trained_until: 0,
             seconds: 0.0,
+            curves: BTreeMap::new(),
         }
     }
 
@@ -182,12 +186,23 @@ impl ModelSet {
         let split = leave_last_out(&dataset);
         let mut models = BTreeMap::new();
         let mut metrics = BTreeMap::new();
+        let mut curves = BTreeMap::new();
         for name in names {
             let fit_started = Instant::now();
             let mut model = build_model(name, params, 42)?;
+            let mut curve = Vec::new();
             model
-                .fit(&split.train)
+                .fit_with_progress(&split.train, &mut |report| {
+                    curve.push(crate::store::recs::EpochPoint {
+                        epoch: report.epoch,
+                        loss: report.loss,
+                        validation_ndcg: report.validation_ndcg,
+                    })
+                })
                 .map_err(|e| format!("cannot fit {name}: {e}"))?;
+            if !curve.is_empty() {
+                curves.insert(name.clone(), curve);
+            }
             let fit_seconds = fit_started.elapsed().as_secs_f64();
             let report = evaluate(model.as_ref(), &split, 10);
             tracing::info!(
@@ -222,6 +237,7 @@ impl ModelSet {
             trained_events: data.events.len() as i64,
             trained_until: data.events.iter().map(|e| e.occurred_at).max().unwrap_or(0),
             seconds: started.elapsed().as_secs_f64(),
+            curves,
         })
     }
 
@@ -266,6 +282,7 @@ impl ModelSet {
             trained_events: payload.trained_events,
             trained_until: payload.trained_until,
             seconds: payload.seconds,
+            curves: BTreeMap::new(),
         })
     }
 

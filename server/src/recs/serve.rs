@@ -147,17 +147,14 @@ impl RecService {
     /// state `before` (what they are looking at). Nothing is recorded as served: that
     /// happens when a list is asked for.
     pub(super) fn rescore_shown(&self, set: &ModelSet, shopper: i64, slot: &mut Slot, before: u64) {
-        let mut shown: Vec<(String, RecRequest)> = slot
+        // One entry per cache key (surface, variant, request); a shopper keeps one
+        // variant per surface between events, so a list is scored once.
+        let shown: Vec<(String, RecRequest)> = slot
             .cache
             .values()
             .filter(|list| list.live_version == before)
             .map(|list| (list.surface.clone(), list.request.clone()))
             .collect();
-        shown.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
-        });
-        shown.dedup();
         for (name, request) in shown {
             if let Some(surface) = self.strategy.surface.get(&name) {
                 self.fill(
@@ -497,12 +494,13 @@ impl RecService {
                     request_id: request_id.clone(),
                 }));
             }
+            let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
             if surface.variants.len() > 1 {
-                self.bandit
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .add(name, &list.variant, 1, 0.0);
+                book.add(name, &list.variant, 1, 0.0);
             }
+            book.count(name, &list.variant, super::Counted::Impression);
+            book.served
+                .extend(list.items.iter().map(|item| item.product_id));
         }
         list
     }

@@ -77,7 +77,19 @@ pub struct AccountRow {
     pub password_hash: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// `shopper` or `admin`.
+    pub role: String,
 }
+
+impl AccountRow {
+    /// Whether the account may see the merchant's insights.
+    pub fn is_admin(&self) -> bool {
+        self.role == ROLE_ADMIN
+    }
+}
+
+/// The role that sees the merchant's insights.
+pub const ROLE_ADMIN: &str = "admin";
 
 /// Creating an account can fail because the email is taken.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +119,7 @@ impl Store {
         &self.db
     }
 
-    /// Inserts an account; the email must already be normalised.
+    /// Inserts a shopper's account; the email must already be normalised.
     pub async fn create_account(
         &self,
         email: &str,
@@ -115,15 +127,29 @@ impl Store {
         password_hash: &str,
         created_at: i64,
     ) -> Result<AccountRow, CreateAccountError> {
-        const SQL: &str = "insert into account (email, display_name, password_hash, created_at) \
-                           values ($1, $2, $3, $4) \
-                           returning account_id, email, display_name, password_hash, created_at";
+        self.create_account_with_role(email, display_name, password_hash, created_at, "shopper")
+            .await
+    }
+
+    /// Inserts an account with a role (`shopper` or `admin`) in one statement.
+    pub async fn create_account_with_role(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+        created_at: i64,
+        role: &str,
+    ) -> Result<AccountRow, CreateAccountError> {
+        const SQL: &str = "insert into account (email, display_name, password_hash, created_at, \
+                           role) values ($1, $2, $3, $4, $5) \
+                           returning account_id, email, display_name, password_hash, created_at, role";
         let result = on_db!(&self.db, pool => {
             sqlx::query_as::<_, AccountRow>(SQL)
                 .bind(email)
                 .bind(display_name)
                 .bind(password_hash)
                 .bind(created_at)
+                .bind(role)
                 .fetch_one(pool)
                 .await
         });
@@ -138,7 +164,8 @@ impl Store {
 
     /// The account with this (normalised) email.
     pub async fn account_by_email(&self, email: &str) -> Result<Option<AccountRow>, Error> {
-        const SQL: &str = "select account_id, email, display_name, password_hash, created_at \
+        const SQL: &str =
+            "select account_id, email, display_name, password_hash, created_at, role \
                            from account where email = $1";
         Ok(on_db!(&self.db, pool => {
             sqlx::query_as::<_, AccountRow>(SQL).bind(email).fetch_optional(pool).await
@@ -147,11 +174,35 @@ impl Store {
 
     /// The account with this id.
     pub async fn account_by_id(&self, account_id: i64) -> Result<Option<AccountRow>, Error> {
-        const SQL: &str = "select account_id, email, display_name, password_hash, created_at \
+        const SQL: &str =
+            "select account_id, email, display_name, password_hash, created_at, role \
                            from account where account_id = $1";
         Ok(on_db!(&self.db, pool => {
             sqlx::query_as::<_, AccountRow>(SQL).bind(account_id).fetch_optional(pool).await
         })?)
+    }
+
+    /// Sets an account's role (`shopper` or `admin`); false when no account has this id.
+    pub async fn set_role(&self, account_id: i64, role: &str) -> Result<bool, Error> {
+        let result = on_db!(&self.db, pool => {
+            sqlx::query("update account set role = $1 where account_id = $2")
+                .bind(role)
+                .bind(account_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(result == 1)
+    }
+
+    /// Accounts with the admin role: (id, email), by id.
+    pub async fn admins(&self) -> Result<Vec<(i64, String)>, Error> {
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query_as("select account_id, email from account where role = 'admin' \
+                            order by account_id")
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     /// Records an attempt against each subject and counts that subject's attempts since

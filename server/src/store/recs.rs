@@ -85,6 +85,8 @@ pub struct ModelVersionRow {
     pub origin: String,
     /// Training wall time.
     pub seconds: f64,
+    /// JSON object: per model, its epochs.
+    pub curves: String,
 }
 
 /// A new model version.
@@ -106,6 +108,61 @@ pub struct NewModelVersion {
     pub seconds: f64,
     /// The models' bytes.
     pub payload: Option<Vec<u8>>,
+    /// Per model, its training epochs.
+    pub curves: BTreeMap<String, Vec<EpochPoint>>,
+}
+
+/// One training epoch, as the insights chart it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochPoint {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// NDCG@10 on the validation split, when there was one.
+    pub validation_ndcg: Option<f64>,
+}
+
+/// Live counts of one surface and variant over one time bucket.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StrategyStat {
+    /// The surface (`for_you`...).
+    pub surface: String,
+    /// The strategy variant.
+    pub variant: String,
+    /// Unix seconds of the bucket's start.
+    pub bucket: i64,
+    /// Lists served.
+    pub impressions: i64,
+    /// Clicks on their items.
+    pub clicks: i64,
+    /// Add-to-carts of their items.
+    pub carts: i64,
+    /// Purchases of their items.
+    pub purchases: i64,
+}
+
+/// An event of the log, for the insights' stream.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecentEvent {
+    /// Its id.
+    pub interaction_id: i64,
+    /// The shopper (an id, never their email).
+    pub shopper_id: i64,
+    /// `view`, `click`...
+    pub kind: String,
+    /// Stars or quantity.
+    pub value: Option<f32>,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+    /// The page or row it came from.
+    pub surface: Option<String>,
+    /// The product's title, if the event has a product.
+    pub title: Option<String>,
+    /// The product's SKU.
+    pub sku: Option<String>,
+    /// A search's text.
+    pub query: Option<String>,
 }
 
 impl Store {
@@ -172,12 +229,13 @@ impl Store {
     pub async fn insert_model_version(&self, version: &NewModelVersion) -> Result<i64, Error> {
         let models = serde_json::to_string(&version.models).unwrap_or_else(|_| "[]".into());
         let metrics = serde_json::to_string(&version.metrics).unwrap_or_else(|_| "{}".into());
+        let curves = serde_json::to_string(&version.curves).unwrap_or_else(|_| "{}".into());
         let now = crate::sessions::unix_millis() / 1000;
         Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar(
                 "insert into model_version (created_at, trained_events, trained_until, models, \
-                 metrics, status, origin, seconds, payload) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning model_version_id",
+                 metrics, status, origin, seconds, payload, curves) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning model_version_id",
             )
             .bind(now)
             .bind(version.trained_events)
@@ -188,6 +246,7 @@ impl Store {
             .bind(version.origin)
             .bind(version.seconds)
             .bind(version.payload.as_deref())
+            .bind(&curves)
             .fetch_one(pool)
             .await?
         }))
@@ -212,7 +271,7 @@ impl Store {
         let row: Option<ModelVersionRow> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select model_version_id, created_at, trained_events, trained_until, models, \
-                 metrics, status, origin, seconds from model_version where model_version_id = $1",
+                 metrics, status, origin, seconds, curves from model_version where model_version_id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -232,7 +291,7 @@ impl Store {
         Ok(on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select model_version_id, created_at, trained_events, trained_until, models, \
-                 metrics, status, origin, seconds from model_version \
+                 metrics, status, origin, seconds, curves from model_version \
                  order by model_version_id desc limit $1",
             )
             .bind(limit)
@@ -255,6 +314,77 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// Adds live counts per (surface, variant, minute), in one transaction.
+    pub async fn add_strategy_stats(&self, deltas: &[StrategyStat]) -> Result<(), Error> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        on_db!(self.database(), pool => {
+            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            for d in deltas {
+                sqlx::query(
+                    "insert into strategy_stat (surface, variant, minute, impressions, clicks, \
+                     carts, purchases) values ($1, $2, $3, $4, $5, $6, $7) \
+                     on conflict (surface, variant, minute) do update set \
+                     impressions = strategy_stat.impressions + excluded.impressions, \
+                     clicks = strategy_stat.clicks + excluded.clicks, \
+                     carts = strategy_stat.carts + excluded.carts, \
+                     purchases = strategy_stat.purchases + excluded.purchases",
+                )
+                .bind(&d.surface)
+                .bind(&d.variant)
+                .bind(d.bucket)
+                .bind(d.impressions)
+                .bind(d.clicks)
+                .bind(d.carts)
+                .bind(d.purchases)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Live counts since `since` (Unix seconds), summed into buckets of `bucket_secs`
+    /// (a multiple of 60), oldest first.
+    pub async fn strategy_stats(
+        &self,
+        since: i64,
+        bucket_secs: i64,
+    ) -> Result<Vec<StrategyStat>, Error> {
+        let bucket_secs = bucket_secs.max(60);
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as(
+                "select surface, variant, (minute / $2) * $2 as bucket, \
+                 cast(sum(impressions) as bigint) as impressions, \
+                 cast(sum(clicks) as bigint) as clicks, cast(sum(carts) as bigint) as carts, \
+                 cast(sum(purchases) as bigint) as purchases \
+                 from strategy_stat where minute >= $1 \
+                 group by surface, variant, (minute / $2) * $2 order by bucket, surface, variant",
+            )
+            .bind(since)
+            .bind(bucket_secs)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The newest `limit` events of the log, newest first.
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<RecentEvent>, Error> {
+        Ok(on_db!(self.database(), pool => {
+            sqlx::query_as(
+                "select i.interaction_id, i.shopper_id, i.kind, i.value, i.occurred_at, \
+                 i.surface, p.title, p.sku, i.query from interaction i \
+                 left join product p on p.product_id = i.product_id \
+                 order by i.interaction_id desc limit $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Every bandit arm's totals: (surface, variant, impressions, rewards).
