@@ -160,6 +160,24 @@ pub async fn insights(window: String, surface: Option<String>) -> Result<Insight
     crate::auth::ssr::respond(merchant.insights(&session, window, surface).await)
 }
 
+/// The insights page's body as HTML, rendered on the server from [`insights`]: the page's
+/// code stays out of the WASM bundle every shopper downloads. Admins only.
+#[server(endpoint = "admin/insights/page", input = Json)]
+pub async fn insights_page(window: String, surface: Option<String>) -> Result<String, AppError> {
+    let (merchant, session) = ssr::context().await?;
+    let result = merchant
+        .insights(&session, window, surface)
+        .await
+        .map(render);
+    crate::auth::ssr::respond(result)
+}
+
+/// The insights' markup (server side).
+#[cfg(feature = "ssr")]
+pub fn render(view: InsightsView) -> String {
+    Owner::new().with(|| view! { <Insights view/> }.to_html())
+}
+
 /// The newest events of the log. Admins only.
 #[server(endpoint = "admin/events", input = Json)]
 pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
@@ -167,12 +185,22 @@ pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
     crate::auth::ssr::respond(merchant.recent_events(&session).await)
 }
 
+/// The event stream's table as HTML, rendered on the server. Admins only.
+#[server(endpoint = "admin/events/page", input = Json)]
+pub async fn recent_events_page() -> Result<String, AppError> {
+    let (merchant, session) = ssr::context().await?;
+    let result = merchant
+        .recent_events(&session)
+        .await
+        .map(|lines| Owner::new().with(|| view! { <EventsTable lines/> }.to_html()));
+    crate::auth::ssr::respond(result)
+}
+
 /// Server-side half: what the server provides as context.
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use std::sync::Arc;
 
-    use leptos::prelude::*;
     use tower_sessions::Session;
 
     use super::{EventLine, InsightsView};
@@ -197,15 +225,8 @@ pub mod ssr {
 
     /// The capability and the request's session.
     pub async fn context() -> Result<(SharedMerchant, Session), AppError> {
-        let merchant = use_context::<SharedMerchant>().ok_or_else(|| {
-            tracing::error!("merchant capability missing from the server-function context");
-            AppError::Internal
-        })?;
-        let session = leptos_axum::extract::<Session>().await.map_err(|e| {
-            tracing::error!(error = %e, "session layer missing");
-            AppError::Internal
-        })?;
-        Ok((merchant, session))
+        let merchant = crate::auth::ssr::capability::<SharedMerchant>("merchant")?;
+        Ok((merchant, crate::auth::ssr::session().await?))
     }
 }
 
@@ -243,14 +264,25 @@ pub fn InsightsPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let data = Resource::new(
         move || (window.get(), surface.get(), refresh.get()),
-        |(window, surface, _)| insights(window, surface),
+        |(window, surface, _)| insights_page(window, surface),
     );
     view! {
         <Title text="Insights — Curio"/>
         <Transition fallback=|| view! { <div class="skeleton skeleton-page"></div> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(view) => view! { <Insights view refresh/> }.into_any(),
+                    Ok(html) => view! {
+                        <div class="insights">
+                            <div class="insights-head">
+                                <h1>"Insights"</h1>
+                                <button type="button" class="button secondary" on:click=move |_| refresh.update(|v| *v += 1)>
+                                    "Refresh"
+                                </button>
+                            </div>
+                            <div class="insights" inner_html=html></div>
+                            <EventStream/>
+                        </div>
+                    }.into_any(),
                     Err(error) => {
                         page_status(&error);
                         view! { <Refused error/> }.into_any()
@@ -281,8 +313,9 @@ fn Refused(error: AppError) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
-fn Insights(view: InsightsView, refresh: RwSignal<u32>) -> impl IntoView {
+fn Insights(view: InsightsView) -> impl IntoView {
     let InsightsView {
         window,
         surface,
@@ -322,13 +355,6 @@ fn Insights(view: InsightsView, refresh: RwSignal<u32>) -> impl IntoView {
         "surface"
     };
     view! {
-        <div class="insights">
-            <div class="insights-head">
-                <h1>"Insights"</h1>
-                <button type="button" class="button secondary" on:click=move |_| refresh.update(|v| *v += 1)>
-                    "Refresh"
-                </button>
-            </div>
             <nav class="chips" aria-label="Time window">
                 {WINDOWS.iter().map(|(id, label)| {
                     let current = *id == window;
@@ -424,11 +450,10 @@ fn Insights(view: InsightsView, refresh: RwSignal<u32>) -> impl IntoView {
                 </p>
                 <div class="chart-grid">{section("coverage")}</div>
             </section>
-            <EventStream/>
-        </div>
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn Kpi(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
     view! {
@@ -439,6 +464,7 @@ fn Kpi(label: &'static str, value: String, testid: &'static str) -> impl IntoVie
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn ChartFigure(chart: Chart) -> impl IntoView {
     view! {
@@ -449,6 +475,7 @@ fn ChartFigure(chart: Chart) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn VersionsTable(versions: Vec<VersionSummary>) -> impl IntoView {
     if versions.is_empty() {
@@ -499,7 +526,7 @@ fn VersionsTable(versions: Vec<VersionSummary>) -> impl IntoView {
 #[component]
 fn EventStream() -> impl IntoView {
     let tick = RwSignal::new(0u32);
-    let events = Resource::new(move || tick.get(), |_| recent_events());
+    let events = Resource::new(move || tick.get(), |_| recent_events_page());
     // Effects run only in the browser: poll there, never on the server.
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
@@ -513,39 +540,52 @@ fn EventStream() -> impl IntoView {
         <section class="card" aria-labelledby="events-title" data-testid="events">
             <h2 id="events-title">"Recent events"</h2>
             <p class="muted">"The newest 30, refreshed every 5 seconds. Shoppers are shown by id only."</p>
+            <div aria-live="polite">
             <Transition fallback=|| view! { <div class="skeleton skeleton-table"></div> }>
                 {move || Suspend::new(async move {
                     match events.await {
-                        Ok(lines) if lines.is_empty() => view! { <p class="muted">"No events yet."</p> }.into_any(),
-                        Ok(lines) => view! {
-                            <div class="table-scroll">
-                                <table class="data-table" aria-live="polite">
-                                    <thead><tr>
-                                        <th scope="col">"Time (UTC)"</th><th scope="col">"Shopper"</th>
-                                        <th scope="col">"Event"</th><th scope="col">"Product"</th><th scope="col">"Detail"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {lines.into_iter().map(|e| {
-                                            let kind = e.kind.clone();
-                                            view! {
-                                            <tr data-kind=kind>
-                                                <td>{e.at}</td><td>{format!("#{}", e.shopper)}</td><td>{e.kind}</td>
-                                                <td>{match (e.product, e.sku) {
-                                                    (Some(title), Some(sku)) => view! { <a href=format!("/p/{}", crate::shop::components::encode(&sku))>{title}</a> }.into_any(),
-                                                    (Some(title), None) => title.into_any(),
-                                                    _ => "".into_any(),
-                                                }}</td>
-                                                <td>{e.detail}</td>
-                                            </tr>
-                                        }}).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
+                        Ok(html) => view! { <div inner_html=html></div> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
+            </div>
         </section>
     }
+}
+
+/// The event stream's table (server side).
+#[cfg(feature = "ssr")]
+#[component]
+fn EventsTable(lines: Vec<EventLine>) -> impl IntoView {
+    if lines.is_empty() {
+        return view! { <p class="muted">"No events yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table class="data-table">
+                <thead><tr>
+                    <th scope="col">"Time (UTC)"</th><th scope="col">"Shopper"</th>
+                    <th scope="col">"Event"</th><th scope="col">"Product"</th><th scope="col">"Detail"</th>
+                </tr></thead>
+                <tbody>
+                    {lines.into_iter().map(|e| {
+                        let kind = e.kind.clone();
+                        view! {
+                            <tr data-kind=kind>
+                                <td>{e.at}</td><td>{format!("#{}", e.shopper)}</td><td>{e.kind}</td>
+                                <td>{match (e.product, e.sku) {
+                                    (Some(title), Some(sku)) => view! { <a href=format!("/p/{}", crate::shop::components::encode(&sku))>{title}</a> }.into_any(),
+                                    (Some(title), None) => title.into_any(),
+                                    _ => "".into_any(),
+                                }}</td>
+                                <td>{e.detail}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

@@ -136,14 +136,8 @@ pub mod ssr {
     impl RequestContext {
         /// Reads the context and extractors of the current server-function call.
         pub async fn get() -> Result<Self, AppError> {
-            let accounts = use_context::<SharedAccounts>().ok_or_else(|| {
-                tracing::error!("accounts capability missing from the server-function context");
-                AppError::Internal
-            })?;
-            let session = leptos_axum::extract::<Session>().await.map_err(|e| {
-                tracing::error!(error = %e, "session layer missing");
-                AppError::Internal
-            })?;
+            let accounts = capability::<SharedAccounts>("accounts")?;
+            let session = session().await?;
             let client_ip = match leptos_axum::extract::<Extension<ClientIp>>().await {
                 Ok(Extension(ClientIp(ip))) => ip,
                 Err(_) => None,
@@ -154,6 +148,22 @@ pub mod ssr {
                 client_ip,
             })
         }
+    }
+
+    /// A capability the server provides as context (`what` names it in the log).
+    pub fn capability<T: Clone + 'static>(what: &str) -> Result<T, AppError> {
+        use_context::<T>().ok_or_else(|| {
+            tracing::error!("{what} capability missing from the server-function context");
+            AppError::Internal
+        })
+    }
+
+    /// The request's session (the session layer runs before every server function).
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "session layer missing");
+            AppError::Internal
+        })
     }
 
     /// Sets the response status from the error, so clients and logs see 401/409/422/429

@@ -64,9 +64,11 @@ pub async fn run(store: &Store, args: &AdminArgs) -> Result<String, Error> {
             {
                 Ok(row) => row,
                 // Registered between the lookup and the insert: promote that account.
-                Err(CreateAccountError::EmailTaken) => return Err(Error::Command(format!(
+                Err(CreateAccountError::EmailTaken) => {
+                    return Err(Error::Command(format!(
                     "{email} was registered meanwhile; run this command again to make it an admin"
-                ))),
+                )))
+                }
                 Err(CreateAccountError::Other(e)) => return Err(e),
             };
             tracing::info!(account_id = row.account_id, "admin account created");

@@ -3,6 +3,7 @@
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Colour-blind-safe series colours (Okabe and Ito), then greys.
 const PALETTE: [RGBColor; 8] = [
@@ -22,6 +23,8 @@ pub fn colour(i: usize) -> RGBColor {
 }
 
 const WIDTH: u32 = 640;
+/// Line charts sit two abreast on a wide screen: a narrower canvas keeps their text legible.
+const LINE_WIDTH: u32 = 480;
 const FONT: &str = "sans-serif";
 const GRID: RGBColor = RGBColor(232, 232, 232);
 const AXIS: RGBColor = RGBColor(110, 110, 110);
@@ -44,6 +47,8 @@ pub struct Axes<'a> {
     pub x_label: &'a dyn Fn(f64) -> String,
     /// Formats a y tick.
     pub y_label: &'a dyn Fn(f64) -> String,
+    /// The x axis' span; `None`: the points' own.
+    pub x_range: Option<(f64, f64)>,
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -60,6 +65,9 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>, height: u32) -> Result<Str
         x1 = x1.max(x);
         y1 = y1.max(y);
     }
+    if let Some((from, to)) = axes.x_range {
+        (x0, x1) = (from, to);
+    }
     if !x0.is_finite() {
         (x0, x1) = (0.0, 1.0);
     }
@@ -69,7 +77,7 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>, height: u32) -> Result<Str
     let y1 = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (LINE_WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
@@ -124,6 +132,52 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>, height: u32) -> Result<Str
     Ok(svg)
 }
 
+/// The chart frame of [`rows_chart`].
+type Rows<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize>,
+    >,
+>;
+
+/// A frame with one named row per entry of `names` (top to bottom in order) and an x
+/// axis from 0 to `x1`.
+fn rows_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    names: &[&str],
+    x1: f64,
+    x_desc: &str,
+    x_label: &dyn Fn(f64) -> String,
+) -> Result<Rows<'a, 'b>, String> {
+    let n = names.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0.0..x1, (0..n).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .axis_style(AXIS)
+        .x_labels(5)
+        .x_label_formatter(&|x| x_label(*x))
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(i) => names.get(*i).map(|s| s.to_string()).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_desc(x_desc)
+        .label_style((FONT, 15).into_font().color(&AXIS))
+        .axis_desc_style((FONT, 16).into_font())
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 /// Horizontal bars, one per (label, value), largest scale from the values; each bar
 /// carries its value as text.
 pub fn bar_chart(
@@ -139,32 +193,8 @@ pub fn bar_chart(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0.0..x1, (0..n).into_segmented())
-            .map_err(err)?;
         let names: Vec<&str> = bars.iter().map(|b| b.0.as_str()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(GRID)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .x_labels(5)
-            .x_label_formatter(&|x| value_label(*x))
-            .y_label_formatter(&|y| match y {
-                SegmentValue::CenterOf(i) => {
-                    names.get(*i).map(|s| s.to_string()).unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .x_desc(x_desc)
-            .label_style((FONT, 15).into_font().color(&AXIS))
-            .axis_desc_style((FONT, 16).into_font())
-            .draw()
-            .map_err(err)?;
+        let mut chart = rows_chart(&root, &names, x1, x_desc, value_label)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
                 let mut bar = Rectangle::new(
@@ -183,7 +213,10 @@ pub fn bar_chart(
                 Text::new(
                     value_label(*v),
                     (*v + x1 * 0.01, SegmentValue::CenterOf(i)),
-                    (FONT, 15).into_font(),
+                    (FONT, 15)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
                 )
             }))
             .map_err(err)?;
@@ -201,32 +234,9 @@ pub fn share_chart(rows: &[(String, Vec<(String, f64)>)]) -> Result<String, Stri
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0.0..1.0, (0..n).into_segmented())
-            .map_err(err)?;
         let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(GRID)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .x_labels(5)
-            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
-            .y_label_formatter(&|y| match y {
-                SegmentValue::CenterOf(i) => {
-                    names.get(*i).map(|s| s.to_string()).unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .x_desc("share of the next lists")
-            .label_style((FONT, 15).into_font().color(&AXIS))
-            .axis_desc_style((FONT, 16).into_font())
-            .draw()
-            .map_err(err)?;
+        let percent = |x: f64| format!("{:.0}%", x * 100.0);
+        let mut chart = rows_chart(&root, &names, 1.0, "share of the next lists", &percent)?;
         for (i, (_, shares)) in rows.iter().enumerate() {
             let mut start = 0.0;
             for (j, (variant, share)) in shares.iter().enumerate() {
@@ -245,7 +255,10 @@ pub fn share_chart(rows: &[(String, Vec<(String, f64)>)]) -> Result<String, Stri
                         .draw_series(std::iter::once(Text::new(
                             format!("{variant} {:.0}%", share * 100.0),
                             (start + 0.01, SegmentValue::CenterOf(i)),
-                            (FONT, 15).into_font().color(&WHITE),
+                            (FONT, 15)
+                                .into_font()
+                                .color(&WHITE)
+                                .pos(Pos::new(HPos::Left, VPos::Center)),
                         )))
                         .map_err(err)?;
                 }
@@ -287,6 +300,7 @@ mod tests {
             y_desc: "lists",
             x_label: &|x| format!("t{x:.0}"),
             y_label: &|y| format!("{y:.0}"),
+            x_range: None,
         };
         let svg = line_chart(&series, &axes, 280).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..60.min(svg.len())]);
@@ -332,6 +346,7 @@ mod tests {
             y_desc: "rate",
             x_label: &|x| format!("{x}"),
             y_label: &|y| format!("{y}"),
+            x_range: None,
         };
         assert!(has_text(&line_chart(&[], &axes, 200).unwrap(), "rate"));
         assert!(bar_chart(&[], "x", &|v| format!("{v}"))

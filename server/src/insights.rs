@@ -118,6 +118,7 @@ fn live_series(
 fn live_charts(
     series: &BTreeMap<String, BTreeMap<i64, LiveTotals>>,
     span: i64,
+    range: (f64, f64),
     by: &str,
 ) -> Result<Vec<Chart>, String> {
     let x_label: &dyn Fn(f64) -> String = if span > 86_400 { &day_hour } else { &hh_mm };
@@ -164,6 +165,7 @@ fn live_charts(
             } else {
                 &percent
             },
+            x_range: Some(range),
         };
         let caption = format!(
             "{title} over time, one line per {by}: {}",
@@ -277,6 +279,7 @@ fn offline_charts(
             y_desc: "NDCG@10",
             x_label: &|x| format!("v{x:.0}"),
             y_label: &|y| format!("{y:.2}"),
+            x_range: None,
         };
         charts.push(Chart {
             section: "offline".into(),
@@ -350,6 +353,7 @@ fn offline_charts(
                     y_desc: "mean loss",
                     x_label: &epochs,
                     y_label: &|y| format!("{y:.3}"),
+                    x_range: None,
                 },
                 280,
             )?,
@@ -367,6 +371,7 @@ fn offline_charts(
                         y_desc: "NDCG@10",
                         x_label: &epochs,
                         y_label: &|y| format!("{y:.3}"),
+                        x_range: None,
                     },
                     280,
                 )?,
@@ -515,7 +520,8 @@ impl Merchant for MerchantService {
             .join("; ");
         // Drawing is CPU work: off the async workers.
         let charts = tokio::task::spawn_blocking(move || {
-            let mut charts = live_charts(&series, span, by)?;
+            let range = (since as f64, (now / bucket * bucket) as f64);
+            let mut charts = live_charts(&series, span, range, by)?;
             if !split_rows.is_empty() {
                 charts.push(Chart {
                     section: "bandit".into(),

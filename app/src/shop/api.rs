@@ -172,7 +172,6 @@ pub struct Visit {
 pub mod ssr {
     use std::sync::Arc;
 
-    use leptos::prelude::*;
     use tower_sessions::Session;
 
     use super::Visit;
@@ -263,15 +262,8 @@ pub mod ssr {
 
     /// The shop capability and the request's session.
     pub async fn context() -> Result<(SharedShop, Session), AppError> {
-        let shop = use_context::<SharedShop>().ok_or_else(|| {
-            tracing::error!("shop capability missing from the server-function context");
-            AppError::Internal
-        })?;
-        let session = leptos_axum::extract::<Session>().await.map_err(|e| {
-            tracing::error!(error = %e, "session layer missing");
-            AppError::Internal
-        })?;
-        Ok((shop, session))
+        let shop = crate::auth::ssr::capability::<SharedShop>("shop")?;
+        Ok((shop, crate::auth::ssr::session().await?))
     }
 }
 
