@@ -157,6 +157,7 @@ pub struct EventLine {
 #[server(endpoint = "admin/insights", input = Json)]
 pub async fn insights(window: String, surface: Option<String>) -> Result<InsightsView, AppError> {
     let (merchant, session) = ssr::context().await?;
+    ssr::no_store();
     crate::auth::ssr::respond(merchant.insights(&session, window, surface).await)
 }
 
@@ -165,6 +166,7 @@ pub async fn insights(window: String, surface: Option<String>) -> Result<Insight
 #[server(endpoint = "admin/insights/page", input = Json)]
 pub async fn insights_page(window: String, surface: Option<String>) -> Result<String, AppError> {
     let (merchant, session) = ssr::context().await?;
+    ssr::no_store();
     let result = merchant
         .insights(&session, window, surface)
         .await
@@ -182,6 +184,7 @@ pub fn render(view: InsightsView) -> String {
 #[server(endpoint = "admin/events", input = Json)]
 pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
     let (merchant, session) = ssr::context().await?;
+    ssr::no_store();
     crate::auth::ssr::respond(merchant.recent_events(&session).await)
 }
 
@@ -189,6 +192,7 @@ pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
 #[server(endpoint = "admin/events/page", input = Json)]
 pub async fn recent_events_page() -> Result<String, AppError> {
     let (merchant, session) = ssr::context().await?;
+    ssr::no_store();
     let result = merchant
         .recent_events(&session)
         .await
@@ -201,6 +205,7 @@ pub async fn recent_events_page() -> Result<String, AppError> {
 pub mod ssr {
     use std::sync::Arc;
 
+    use leptos::prelude::use_context;
     use tower_sessions::Session;
 
     use super::{EventLine, InsightsView};
@@ -222,6 +227,16 @@ pub mod ssr {
 
     /// The shared handle server functions find in their context.
     pub type SharedMerchant = Arc<dyn Merchant>;
+
+    /// Keeps the merchant's figures out of browser and proxy caches.
+    pub fn no_store() {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.insert_header(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+        }
+    }
 
     /// The capability and the request's session.
     pub async fn context() -> Result<(SharedMerchant, Session), AppError> {

@@ -54,11 +54,14 @@ test('insights are for admins only and show live counts after a shopper clicks',
   await expect(page.getByTestId('product-title')).toHaveText(opened);
 
   // The merchant's account, made on the command line (password on stdin).
+  // The server under test runs on SQLite in its data directory, whatever DATABASE_URL says.
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
   const adminEmail = `merchant-${stamp}@example.com`;
   const created = execFileSync(
     process.env.CURIO_BIN!,
     ['admin', 'create', '--email', adminEmail, '--name', 'Mia Merchant', '--data-dir', process.env.CURIO_E2E_DATA_DIR!, '--log', 'warn'],
-    { input: `${PASSWORD}\n`, encoding: 'utf8' },
+    { input: `${PASSWORD}\n`, encoding: 'utf8', env },
   );
   expect(created).toContain(`created admin account ${adminEmail}`);
 

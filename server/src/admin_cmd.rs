@@ -18,9 +18,10 @@ pub struct AdminArgs {
 /// The admin actions.
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminAction {
-    /// Make an account an admin, creating it when no account has this email. A new
-    /// account's password is asked for on a terminal, or read as one line from standard
-    /// input; never from the command line (it would show in `ps` and shell history).
+    /// Create an admin account. Its password is asked for on a terminal, or read as one
+    /// line from standard input; never from the command line (it would show in `ps` and
+    /// shell history). An account that exists already is promoted only with
+    /// `--promote-existing`: anyone can register an email, and emails are not verified.
     Create {
         /// The account's email.
         #[arg(long)]
@@ -28,6 +29,9 @@ pub enum AdminAction {
         /// The name shown in the header (new accounts only).
         #[arg(long, default_value = "Merchant")]
         name: String,
+        /// Give the role to the account that already has this email.
+        #[arg(long)]
+        promote_existing: bool,
     },
     /// Take the admin role from an account; it stays a shopper's account.
     Revoke {
@@ -43,15 +47,31 @@ pub enum AdminAction {
 pub async fn run(store: &Store, args: &AdminArgs) -> Result<String, Error> {
     let bad = |e: app::error::AppError| Error::Command(e.to_string());
     match &args.action {
-        AdminAction::Create { email, name } => {
+        AdminAction::Create {
+            email,
+            name,
+            promote_existing,
+        } => {
             let email = policy::normalize_email(email).map_err(bad)?;
             if let Some(account) = store.account_by_email(&email).await? {
                 if account.is_admin() {
                     return Ok(format!("{email} is already an admin"));
                 }
+                let registered = time::OffsetDateTime::from_unix_timestamp(account.created_at)
+                    .map(|t| t.date().to_string())
+                    .unwrap_or_default();
+                if !promote_existing {
+                    return Err(Error::Command(format!(
+                        "{email} is a shopper's account registered on {registered}; emails are \
+                         not verified, so make sure it is yours, then run this again with \
+                         --promote-existing"
+                    )));
+                }
                 store.set_role(account.account_id, ROLE_ADMIN).await?;
                 tracing::info!(account_id = account.account_id, "admin role granted");
-                return Ok(format!("{email} is now an admin (existing account)"));
+                return Ok(format!(
+                    "{email} is now an admin (existing account, registered on {registered})"
+                ));
             }
             let name = policy::normalize_display_name(name).map_err(bad)?;
             let password = read_password(&email)?;

@@ -348,12 +348,23 @@ async fn bandit_counts_persist_clicks_are_credited_and_admins_see_them_in_the_in
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         let reply = client.call_json("admin/events", json!({})).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
-        let account = store
-            .account_by_email("mia@example.com")
+        // `curio admin create` will not promote someone's registered email by default.
+        let create = |promote_existing| server::admin_cmd::AdminArgs {
+            action: server::admin_cmd::AdminAction::Create {
+                email: "Mia@Example.com".into(),
+                name: "Mia".into(),
+                promote_existing,
+            },
+        };
+        let refused = server::admin_cmd::run(&store, &create(false))
             .await
-            .unwrap()
-            .unwrap();
-        assert!(store.set_role(account.account_id, "admin").await.unwrap());
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--promote-existing"), "{refused}");
+        let reply = client.call_json("admin/insights", args.clone()).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        let granted = server::admin_cmd::run(&store, &create(true)).await.unwrap();
+        assert!(granted.contains("is now an admin"), "{granted}");
         let reply = client.call_json("admin/insights", args.clone()).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let insights = json_of(&reply.body);
@@ -419,7 +430,12 @@ async fn bandit_counts_persist_clicks_are_credited_and_admins_see_them_in_the_in
             !reply.body.contains("mia@example.com"),
             "no emails in the stream"
         );
-        assert!(store.set_role(account.account_id, "shopper").await.unwrap());
+        let revoke = server::admin_cmd::AdminArgs {
+            action: server::admin_cmd::AdminAction::Revoke {
+                email: "mia@example.com".into(),
+            },
+        };
+        server::admin_cmd::run(&store, &revoke).await.unwrap();
         let reply = client.call_json("admin/insights", args).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         db.finish().await;

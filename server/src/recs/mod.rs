@@ -730,7 +730,9 @@ impl RecService {
                     entry.carts += c.carts;
                     entry.purchases += c.purchases;
                 }
-                book.pending.extend(pending);
+                for ((s, v), (i, r)) in pending {
+                    book.add(&s, &v, i, r);
+                }
                 return Err(error);
             }
         }
@@ -763,21 +765,32 @@ impl RecService {
     /// bandit's Thompson draws with the exploration floor, the A/B split, or all to the
     /// first), with its evidence: (surface, [(variant, share, impressions, rewards)]).
     pub fn traffic_split(&self) -> Vec<(String, Vec<(String, f64, u64, f64)>)> {
-        let book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+        // The evidence under the lock serving shares; the draws after it.
+        let bandits: Vec<(&String, &curio::strategy::Surface, Bandit)> = {
+            let book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);
+            self.strategy
+                .surface
+                .iter()
+                .filter(|(_, surface)| surface.variants.len() >= 2)
+                .map(|(name, surface)| {
+                    let names: Vec<&str> =
+                        surface.variants.iter().map(|v| v.name.as_str()).collect();
+                    (
+                        name,
+                        surface,
+                        book.bandit(name, &names, surface.exploration),
+                    )
+                })
+                .collect()
+        };
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut out = Vec::new();
-        for (name, surface) in &self.strategy.surface {
-            if surface.variants.len() < 2 {
-                continue;
-            }
-            let names: Vec<&str> = surface.variants.iter().map(|v| v.name.as_str()).collect();
-            let bandit = book.bandit(name, &names, surface.exploration);
+        for (name, surface, bandit) in bandits {
+            let names = bandit.arms.len();
             let shares = match surface.assignment {
                 Assignment::Bandit => bandit.traffic_split(4000, &mut rng),
-                Assignment::Ab => vec![1.0 / names.len() as f64; names.len()],
-                Assignment::First => (0..names.len())
-                    .map(|i| if i == 0 { 1.0 } else { 0.0 })
-                    .collect(),
+                Assignment::Ab => vec![1.0 / names as f64; names],
+                Assignment::First => (0..names).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect(),
             };
             let arms = bandit
                 .arms

@@ -193,11 +193,14 @@ impl ModelSet {
             let mut curve = Vec::new();
             model
                 .fit_with_progress(&split.train, &mut |report| {
-                    curve.push(crate::store::recs::EpochPoint {
-                        epoch: report.epoch,
-                        loss: report.loss,
-                        validation_ndcg: report.validation_ndcg,
-                    })
+                    // JSON has no NaN: a diverged epoch is left out of the curve.
+                    if report.loss.is_finite() {
+                        curve.push(crate::store::recs::EpochPoint {
+                            epoch: report.epoch,
+                            loss: report.loss,
+                            validation_ndcg: report.validation_ndcg.filter(|n| n.is_finite()),
+                        })
+                    }
                 })
                 .map_err(|e| format!("cannot fit {name}: {e}"))?;
             if !curve.is_empty() {

@@ -498,7 +498,11 @@ impl RecService {
             if surface.variants.len() > 1 {
                 book.add(name, &list.variant, 1, 0.0);
             }
-            book.count(name, &list.variant, super::Counted::Impression);
+            // The live counts take only lists an engagement can be traced back to: those
+            // shown to a known shopper (a visitor is one from their first event).
+            if slot.is_some() {
+                book.count(name, &list.variant, super::Counted::Impression);
+            }
             book.served
                 .extend(list.items.iter().map(|item| item.product_id));
         }
