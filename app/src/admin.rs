@@ -157,7 +157,6 @@ pub struct EventLine {
 #[server(endpoint = "admin/insights", input = Json)]
 pub async fn insights(window: String, surface: Option<String>) -> Result<InsightsView, AppError> {
     let (merchant, session) = ssr::context().await?;
-    ssr::no_store();
     crate::auth::ssr::respond(merchant.insights(&session, window, surface).await)
 }
 
@@ -166,7 +165,6 @@ pub async fn insights(window: String, surface: Option<String>) -> Result<Insight
 #[server(endpoint = "admin/insights/page", input = Json)]
 pub async fn insights_page(window: String, surface: Option<String>) -> Result<String, AppError> {
     let (merchant, session) = ssr::context().await?;
-    ssr::no_store();
     let result = merchant
         .insights(&session, window, surface)
         .await
@@ -184,7 +182,6 @@ pub fn render(view: InsightsView) -> String {
 #[server(endpoint = "admin/events", input = Json)]
 pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
     let (merchant, session) = ssr::context().await?;
-    ssr::no_store();
     crate::auth::ssr::respond(merchant.recent_events(&session).await)
 }
 
@@ -192,7 +189,6 @@ pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
 #[server(endpoint = "admin/events/page", input = Json)]
 pub async fn recent_events_page() -> Result<String, AppError> {
     let (merchant, session) = ssr::context().await?;
-    ssr::no_store();
     let result = merchant
         .recent_events(&session)
         .await
@@ -229,7 +225,7 @@ pub mod ssr {
     pub type SharedMerchant = Arc<dyn Merchant>;
 
     /// Keeps the merchant's figures out of browser and proxy caches.
-    pub fn no_store() {
+    fn no_store() {
         if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
             options.insert_header(
                 axum::http::header::CACHE_CONTROL,
@@ -238,9 +234,10 @@ pub mod ssr {
         }
     }
 
-    /// The capability and the request's session.
+    /// The capability and the request's session; every admin answer is `no-store`.
     pub async fn context() -> Result<(SharedMerchant, Session), AppError> {
         let merchant = crate::auth::ssr::capability::<SharedMerchant>("merchant")?;
+        no_store();
         Ok((merchant, crate::auth::ssr::session().await?))
     }
 }

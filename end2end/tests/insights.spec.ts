@@ -3,7 +3,7 @@
 // non-zero live counts after a shopper's clicks, and the shopper's click in the event
 // stream. Screenshots at desktop and phone width go to end2end/artifacts/screenshots.
 import { test, expect, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { curio } from './cli';
 import * as path from 'node:path';
 
 const out = path.resolve(__dirname, '../artifacts/screenshots');
@@ -54,15 +54,8 @@ test('insights are for admins only and show live counts after a shopper clicks',
   await expect(page.getByTestId('product-title')).toHaveText(opened);
 
   // The merchant's account, made on the command line (password on stdin).
-  // The server under test runs on SQLite in its data directory, whatever DATABASE_URL says.
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
   const adminEmail = `merchant-${stamp}@example.com`;
-  const created = execFileSync(
-    process.env.CURIO_BIN!,
-    ['admin', 'create', '--email', adminEmail, '--name', 'Mia Merchant', '--data-dir', process.env.CURIO_E2E_DATA_DIR!, '--log', 'warn'],
-    { input: `${PASSWORD}\n`, encoding: 'utf8', env },
-  );
+  const created = curio(['admin', 'create', '--email', adminEmail, '--name', 'Mia Merchant'], `${PASSWORD}\n`);
   expect(created).toContain(`created admin account ${adminEmail}`);
 
   const context = await browser.newContext();

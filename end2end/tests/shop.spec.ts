@@ -2,7 +2,7 @@
 // it (registering on the way, with the cart kept) and finds the order in their history;
 // the database then holds each of those interactions with the right kind.
 import { test, expect, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { curio } from './cli';
 
 async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
@@ -81,14 +81,7 @@ test('search with a typo, filter, rate, like, buy, and see it recorded', async (
 
   // The database has every step, on the new account's shopper.
   const me = await (await page.request.post('/api/me')).json();
-  // The server under test runs on SQLite in its data directory, whatever DATABASE_URL says.
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  const exported = execFileSync(
-    process.env.CURIO_BIN!,
-    ['export', '--events', '--data-dir', process.env.CURIO_E2E_DATA_DIR!, '--log', 'warn'],
-    { encoding: 'utf-8', maxBuffer: 512 * 1024 * 1024, env },
-  );
+  const exported = curio(['export', '--events']);
   const events = exported
     .split('\n')
     .filter((line) => line.length > 0)

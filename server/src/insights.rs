@@ -233,6 +233,27 @@ fn parse_version(row: &ModelVersionRow) -> (VersionSummary, BTreeMap<String, Vec
     )
 }
 
+/// Each model's value of one metric, highest first (models without it left out).
+fn ranked(
+    models: &[ModelMetrics],
+    metric: impl Fn(&ModelMetrics) -> Option<f64>,
+) -> Vec<(String, f64)> {
+    let mut bars: Vec<(String, f64)> = models
+        .iter()
+        .filter_map(|m| metric(m).map(|v| (m.model.clone(), v)))
+        .collect();
+    bars.sort_by(|a, b| b.1.total_cmp(&a.1));
+    bars
+}
+
+/// "name value, name value" for a chart's caption.
+fn caption(bars: &[(String, f64)], value: impl Fn(f64) -> String) -> String {
+    bars.iter()
+        .map(|(name, v)| format!("{name} {}", value(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn offline_charts(
     versions: &[(VersionSummary, BTreeMap<String, Vec<EpochPoint>>)],
 ) -> Result<Vec<Chart>, String> {
@@ -240,21 +261,12 @@ fn offline_charts(
     let Some((newest, _)) = versions.iter().find(|(v, _)| v.status == "live") else {
         return Ok(charts);
     };
-    let mut bars: Vec<(String, f64)> = newest
-        .models
-        .iter()
-        .filter_map(|m| m.ndcg.map(|n| (m.model.clone(), n)))
-        .collect();
-    bars.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let bars = ranked(&newest.models, |m| m.ndcg);
     charts.push(Chart {
         section: "offline".into(),
         id: "offline-ndcg".into(),
         title: format!("NDCG@10 by model, version {}", newest.id),
-        caption: bars
-            .iter()
-            .map(|(m, v)| format!("{m} {v:.3}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        caption: caption(&bars, |v| format!("{v:.3}")),
         svg: charts::bar_chart(&bars, "holdout NDCG@10", &|v| format!("{v:.3}"))?,
     });
     // Each model's NDCG@10 across versions, oldest first.
@@ -292,12 +304,7 @@ fn offline_charts(
             svg: charts::line_chart(&lines, &axes, 300)?,
         });
     }
-    let mut coverage: Vec<(String, f64)> = newest
-        .models
-        .iter()
-        .filter_map(|m| m.coverage.map(|c| (m.model.clone(), c)))
-        .collect();
-    coverage.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let coverage = ranked(&newest.models, |m| m.coverage);
     charts.push(Chart {
         section: "coverage".into(),
         id: "coverage-models".into(),
@@ -305,11 +312,7 @@ fn offline_charts(
             "Catalogue coverage of each model's top 10, version {}",
             newest.id
         ),
-        caption: coverage
-            .iter()
-            .map(|(m, v)| format!("{m} {:.1}%", v * 100.0))
-            .collect::<Vec<_>>()
-            .join(", "),
+        caption: caption(&coverage, |v| format!("{:.1}%", v * 100.0)),
         svg: charts::bar_chart(
             &coverage,
             "share of the catalogue in holdout top-10 lists",
@@ -607,6 +610,68 @@ mod tests {
             by_variant.keys().collect::<Vec<_>>(),
             vec!["blend", "neural"]
         );
+    }
+
+    #[test]
+    fn stored_versions_give_metric_bars_version_lines_and_training_curves() {
+        let row = |id: i64, ndcg: f64, curves: &str| ModelVersionRow {
+            model_version_id: id,
+            created_at: 1_764_000_000,
+            trained_events: 100,
+            trained_until: 0,
+            models: r#"["blend","neumf"]"#.into(),
+            metrics: format!(
+                r#"{{"blend.ndcg@10":{ndcg},"neumf.ndcg@10":0.05,"blend.coverage":0.4,"neumf.coverage":0.2}}"#
+            ),
+            status: "live".into(),
+            origin: "serve".into(),
+            seconds: 1.0,
+            curves: curves.into(),
+        };
+        let curve = serde_json::to_string(&BTreeMap::from([(
+            "neumf".to_string(),
+            vec![
+                EpochPoint {
+                    epoch: 1,
+                    loss: 0.6,
+                    validation_ndcg: Some(0.03),
+                },
+                EpochPoint {
+                    epoch: 2,
+                    loss: 0.4,
+                    validation_ndcg: Some(0.05),
+                },
+            ],
+        )]))
+        .unwrap();
+        // Newest first, as the store lists them; the older one has no curves.
+        let versions: Vec<_> = [row(2, 0.09, &curve), row(1, 0.07, "{}")]
+            .iter()
+            .map(parse_version)
+            .collect();
+        assert_eq!(versions[0].1["neumf"].len(), 2, "curves read back");
+        assert_eq!(versions[0].0.models[0].ndcg, Some(0.09));
+        let charts = offline_charts(&versions).unwrap();
+        let ids: Vec<&str> = charts.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "offline-ndcg",
+                "offline-versions",
+                "coverage-models",
+                "training-loss",
+                "training-validation"
+            ]
+        );
+        assert_eq!(
+            charts[0].caption, "blend 0.090, neumf 0.050",
+            "highest first"
+        );
+        assert_eq!(charts[2].caption, "blend 40.0%, neumf 20.0%");
+        assert!(charts[3].caption.contains("neumf: 2 epochs"));
+        // A version row whose curves text is not JSON shows no curves, not an error.
+        let broken = parse_version(&row(3, 0.1, "not json"));
+        assert!(broken.1.is_empty());
     }
 
     #[test]
