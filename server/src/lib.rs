@@ -12,6 +12,7 @@ pub mod eval_cmd;
 pub mod hygiene;
 pub mod import_cmd;
 pub mod insights;
+pub mod recent;
 pub mod recs;
 pub mod search;
 pub mod seed;

@@ -1,6 +1,7 @@
 //! Server-side sessions: stored in the database (tower-sessions and its sqlx store), with
 //! an idle timeout, an absolute timeout counted from log-in, and hardened cookies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, SqlitePool};
+use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
@@ -17,6 +19,7 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::db::Database;
 use crate::error::Error;
+use crate::recent::Recent;
 
 /// The session key under which the logged-in account is kept.
 pub const AUTH_KEY: &str = "auth";
@@ -57,10 +60,25 @@ impl SessionPolicy {
     }
 }
 
+/// How long this node keeps a session it read: another node's log-out or save reaches
+/// this node within this time. Writes through this node are seen at once.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Sessions kept in memory at most (the cache is emptied when full).
+const SESSION_CACHE_MAX: usize = 100_000;
+
 /// The session store of whichever database the server runs on: tower-sessions' sqlx
-/// stores, except that saving never re-creates a deleted session (see `save`).
+/// stores, except that saving never re-creates a deleted session (see `save`), with
+/// sessions read in the last [`SESSION_CACHE_TTL`] served from memory, so a shopper's
+/// burst of calls reads the database once.
 #[derive(Debug, Clone)]
-pub enum SessionBackend {
+pub struct SessionBackend {
+    db: SessionDb,
+    recent: Arc<Recent<Id, Record>>,
+}
+
+#[derive(Debug, Clone)]
+enum SessionDb {
     /// Sessions in the SQLite file (table `tower_sessions`).
     Sqlite(SqliteStore, SqlitePool),
     /// Sessions in PostgreSQL (table `tower_sessions.session`).
@@ -70,18 +88,29 @@ pub enum SessionBackend {
 impl SessionBackend {
     /// Opens the session store on `db` and creates its table if needed.
     pub async fn open(db: &Database) -> Result<Self, Error> {
-        let backend = match db {
-            Database::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone()), pool.clone()),
+        Self::open_with_ttl(db, SESSION_CACHE_TTL).await
+    }
+
+    /// [`open`](Self::open) with another cache time to live (zero: always read the
+    /// database).
+    pub async fn open_with_ttl(db: &Database, ttl: Duration) -> Result<Self, Error> {
+        let db = match db {
+            Database::Sqlite(pool) => {
+                SessionDb::Sqlite(SqliteStore::new(pool.clone()), pool.clone())
+            }
             Database::Postgres(pool) => {
-                Self::Postgres(PostgresStore::new(pool.clone()), pool.clone())
+                SessionDb::Postgres(PostgresStore::new(pool.clone()), pool.clone())
             }
         };
-        let migrated = match &backend {
-            Self::Sqlite(store, _) => store.migrate().await,
-            Self::Postgres(store, _) => store.migrate().await,
+        let migrated = match &db {
+            SessionDb::Sqlite(store, _) => store.migrate().await,
+            SessionDb::Postgres(store, _) => store.migrate().await,
         };
         migrated.map_err(|e| Error::Startup(format!("session table migration failed: {e}")))?;
-        Ok(backend)
+        Ok(Self {
+            db,
+            recent: Arc::new(Recent::new(ttl, SESSION_CACHE_MAX)),
+        })
     }
 
     /// Deletes expired sessions every `period`, forever (run it as a task).
@@ -89,9 +118,9 @@ impl SessionBackend {
         let mut interval = tokio::time::interval(period);
         loop {
             interval.tick().await;
-            let result = match &self {
-                Self::Sqlite(store, _) => store.delete_expired().await,
-                Self::Postgres(store, _) => store.delete_expired().await,
+            let result = match &self.db {
+                SessionDb::Sqlite(store, _) => store.delete_expired().await,
+                SessionDb::Postgres(store, _) => store.delete_expired().await,
             };
             if let Err(error) = result {
                 tracing::warn!(%error, "deleting expired sessions failed");
@@ -103,9 +132,9 @@ impl SessionBackend {
 #[async_trait]
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, _) => store.create(record).await,
-            Self::Postgres(store, _) => store.create(record).await,
+        match &self.db {
+            SessionDb::Sqlite(store, _) => store.create(record).await,
+            SessionDb::Postgres(store, _) => store.create(record).await,
         }
     }
 
@@ -117,8 +146,8 @@ impl SessionStore for SessionBackend {
         let data =
             rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let id = record.id.to_string();
-        let result = match self {
-            Self::Sqlite(_, pool) => {
+        let result = match &self.db {
+            SessionDb::Sqlite(_, pool) => {
                 sqlx::query("update tower_sessions set data = $1, expiry_date = $2 where id = $3")
                     .bind(data)
                     .bind(record.expiry_date)
@@ -127,7 +156,7 @@ impl SessionStore for SessionBackend {
                     .await
                     .map(|r| r.rows_affected())
             }
-            Self::Postgres(_, pool) => sqlx::query(
+            SessionDb::Postgres(_, pool) => sqlx::query(
                 "update tower_sessions.session set data = $1, expiry_date = $2 where id = $3",
             )
             .bind(data)
@@ -137,6 +166,8 @@ impl SessionStore for SessionBackend {
             .await
             .map(|r| r.rows_affected()),
         };
+        // Even a failed write may have landed: the next read goes to the database.
+        self.recent.invalidate(&record.id);
         match result {
             Ok(0) => {
                 tracing::debug!("not saving a session that was deleted meanwhile");
@@ -148,17 +179,30 @@ impl SessionStore for SessionBackend {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(store, _) => store.load(id).await,
-            Self::Postgres(store, _) => store.load(id).await,
+        // A session past its expiry here may have been pushed back on another node.
+        let now = OffsetDateTime::now_utc();
+        let ticket = match self.recent.get_if(id, |record| record.expiry_date > now) {
+            Ok(record) => return Ok(Some(record)),
+            Err(ticket) => ticket,
+        };
+        let loaded = match &self.db {
+            SessionDb::Sqlite(store, _) => store.load(id).await?,
+            SessionDb::Postgres(store, _) => store.load(id).await?,
+        };
+        // Only live sessions are kept: made-up ids cannot fill the cache.
+        if let Some(record) = &loaded {
+            self.recent.fill(*id, record.clone(), ticket);
         }
+        Ok(loaded)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, _) => store.delete(id).await,
-            Self::Postgres(store, _) => store.delete(id).await,
-        }
+        let result = match &self.db {
+            SessionDb::Sqlite(store, _) => store.delete(id).await,
+            SessionDb::Postgres(store, _) => store.delete(id).await,
+        };
+        self.recent.invalidate(id);
+        result
     }
 }
 
@@ -245,6 +289,83 @@ mod tests {
         let session = Session::new(None, Arc::new(MemoryStore::default()), None);
         session.insert(AUTH_KEY, auth).await.unwrap();
         session
+    }
+
+    fn record(value: i64) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert("n".to_string(), serde_json::json!(value));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: OffsetDateTime::now_utc()
+                + tower_sessions::cookie::time::Duration::hours(1),
+        }
+    }
+
+    async fn sqlite_backend(dir: &std::path::Path) -> (SessionBackend, SqlitePool) {
+        let db = Database::connect(None, dir).await.unwrap();
+        let Database::Sqlite(pool) = &db else {
+            panic!("no DATABASE_URL gives SQLite")
+        };
+        let pool = pool.clone();
+        (
+            SessionBackend::open_with_ttl(&db, Duration::from_secs(60))
+                .await
+                .unwrap(),
+            pool,
+        )
+    }
+
+    #[tokio::test]
+    async fn the_session_cache_serves_reads_and_sees_this_nodes_writes_at_once() {
+        let dir = std::env::temp_dir().join(format!("curio_session_cache_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (store, pool) = sqlite_backend(&dir).await;
+        let mut session = record(1);
+        store.create(&mut session).await.unwrap();
+        let loaded = store.load(&session.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data["n"], 1);
+
+        // Behind the cache's back (as another node would): the cached copy is served.
+        sqlx::query("delete from tower_sessions where id = $1")
+            .bind(session.id.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(
+            store.load(&session.id).await.unwrap().is_some(),
+            "served from memory within the time to live"
+        );
+
+        // Writes through this store are seen by the next read.
+        let mut again = record(2);
+        store.create(&mut again).await.unwrap();
+        store.load(&again.id).await.unwrap().unwrap();
+        let mut changed = again.clone();
+        changed.data.insert("n".into(), serde_json::json!(3));
+        store.save(&changed).await.unwrap();
+        assert_eq!(store.load(&again.id).await.unwrap().unwrap().data["n"], 3);
+        store.delete(&again.id).await.unwrap();
+        assert!(
+            store.load(&again.id).await.unwrap().is_none(),
+            "a log-out here ends the session at once"
+        );
+        // And a save after the delete (a request that loaded it before) revives nothing.
+        store.save(&changed).await.unwrap();
+        assert!(store.load(&again.id).await.unwrap().is_none());
+
+        // Made-up ids are not cached; an expired cached session is not served.
+        assert!(store.load(&Id::default()).await.unwrap().is_none());
+        let mut short = record(4);
+        short.expiry_date =
+            OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::milliseconds(300);
+        store.create(&mut short).await.unwrap();
+        assert!(store.load(&short.id).await.unwrap().is_some());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.load(&short.id).await.unwrap().is_none());
+        drop((store, pool));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

@@ -911,13 +911,7 @@ impl Shop for ShopService {
         };
         let shopper = self.shopper(session, false).await?;
         let cart = match shopper {
-            Some(id) => self
-                .store
-                .cart_lines(id)
-                .await?
-                .into_iter()
-                .map(|(p, _)| p)
-                .collect(),
+            Some(id) => self.store.cart_products_recent(id).await?,
             None => Vec::new(),
         };
         let request = RecRequest {

@@ -5,8 +5,12 @@
 //! Times are Unix epochs in `bigint` columns: seconds for `created_at`, milliseconds for
 //! `attempted_at`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
+use crate::recent::Recent;
 
 /// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
 macro_rules! on_db {
@@ -106,12 +110,24 @@ pub enum CreateAccountError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// Each shopper's cart products, for the recommendation lists that leave them out.
+    carts: Arc<Recent<i64, Vec<i64>>>,
+    /// Account id -> shopper id (created once, never changed).
+    account_shoppers: Arc<Recent<i64, i64>>,
 }
+
+/// How long a cart read for a recommendation list is reused: a cart changed on another
+/// node is left out of this node's lists within this time (this node's changes at once).
+pub const CART_CACHE_TTL: Duration = Duration::from_secs(2);
 
 impl Store {
     /// Wraps a connected, migrated database.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            carts: Arc::new(Recent::new(CART_CACHE_TTL, 100_000)),
+            account_shoppers: Arc::new(Recent::new(Duration::from_secs(3600), 100_000)),
+        }
     }
 
     /// The database behind the store.

@@ -269,6 +269,16 @@ impl Store {
 
     /// The shopper of an account, created on first use.
     pub async fn account_shopper(&self, account_id: i64) -> Result<i64, Error> {
+        let ticket = match self.account_shoppers.get(&account_id) {
+            Ok(shopper) => return Ok(shopper),
+            Err(ticket) => ticket,
+        };
+        let shopper = self.account_shopper_uncached(account_id).await?;
+        self.account_shoppers.fill(account_id, shopper, ticket);
+        Ok(shopper)
+    }
+
+    async fn account_shopper_uncached(&self, account_id: i64) -> Result<i64, Error> {
         let now = crate::sessions::unix_secs();
         Ok(on_db!(self.database(), pool => {
             // Reads first: most calls find the shopper, and a read takes no write lock.
@@ -313,6 +323,13 @@ impl Store {
         if shopper == visitor {
             return Ok(());
         }
+        let adopted = self.adopt_visitor_into(visitor, shopper).await;
+        self.carts.invalidate(&shopper);
+        self.carts.invalidate(&visitor);
+        adopted
+    }
+
+    async fn adopt_visitor_into(&self, visitor: i64, shopper: i64) -> Result<(), Error> {
         on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper);
@@ -539,6 +556,24 @@ impl Store {
         }))
     }
 
+    /// The products in a shopper's cart, for a recommendation list to leave out: read
+    /// within the last [`CART_CACHE_TTL`](super::CART_CACHE_TTL), or changed through this
+    /// store since. Pages that show the cart read [`cart_lines`](Self::cart_lines).
+    pub async fn cart_products_recent(&self, shopper_id: i64) -> Result<Vec<i64>, Error> {
+        let ticket = match self.carts.get(&shopper_id) {
+            Ok(products) => return Ok(products),
+            Err(ticket) => ticket,
+        };
+        let products: Vec<i64> = self
+            .cart_lines(shopper_id)
+            .await?
+            .into_iter()
+            .map(|(product, _)| product)
+            .collect();
+        self.carts.fill(shopper_id, products.clone(), ticket);
+        Ok(products)
+    }
+
     /// Sets a cart quantity (0 removes the line) and records the difference as an
     /// `add_to_cart` or `remove_from_cart` event from `surface`, which it returns.
     pub async fn set_cart_quantity(
@@ -556,6 +591,20 @@ impl Store {
     /// records the difference as an `add_to_cart` or `remove_from_cart` event, which it
     /// returns (none when the quantity did not change).
     pub async fn change_cart(
+        &self,
+        shopper_id: i64,
+        product_id: i64,
+        change: CartChange,
+        surface: &str,
+    ) -> Result<Option<NewEvent>, Error> {
+        let changed = self
+            .change_cart_line(shopper_id, product_id, change, surface)
+            .await;
+        self.carts.invalidate(&shopper_id);
+        changed
+    }
+
+    async fn change_cart_line(
         &self,
         shopper_id: i64,
         product_id: i64,
@@ -622,6 +671,12 @@ impl Store {
     /// per line, the cart emptied, all in one transaction. Returns the order number and
     /// the purchase events written.
     pub async fn checkout(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
+        let done = self.checkout_cart(shopper_id).await;
+        self.carts.invalidate(&shopper_id);
+        done
+    }
+
+    async fn checkout_cart(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
         let now_ms = crate::sessions::unix_millis();
         let mut purchases = Vec::new();
         let order_id = on_db!(self.database(), pool => {
