@@ -87,8 +87,8 @@ pub struct ItemFeatures {
 ///
 /// `matrix` holds, for each (user, item), the sum of the weights of that user's events on
 /// that item (see [`InteractionKind::default_weight`]); pairs whose sum is not positive
-/// are left out. `excluded` lists, per user, the items bought or disliked: recommenders
-/// never return them unless asked.
+/// are left out. `excluded` lists, per user, the items bought, disliked or marked "not
+/// interested": recommenders never return them unless asked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dataset {
     /// User ids.
@@ -97,7 +97,8 @@ pub struct Dataset {
     pub items: IdMap,
     /// Users x items, CSR, positive weights only.
     pub matrix: CsMat<f32>,
-    /// Per user, sorted item indices never to recommend back (bought or disliked).
+    /// Per user, sorted item indices never to recommend back (bought, disliked or not
+    /// interested).
     pub excluded: Vec<Vec<u32>>,
     /// Unix seconds of the latest event of each stored pair, aligned with
     /// `matrix.data()` (0 where the source had no times).
@@ -133,7 +134,9 @@ impl Dataset {
             }
             if matches!(
                 event.kind,
-                InteractionKind::Purchase | InteractionKind::Dislike
+                InteractionKind::Purchase
+                    | InteractionKind::Dislike
+                    | InteractionKind::NotInterested
             ) {
                 excluded[u as usize].push(i);
             }
@@ -297,6 +300,7 @@ mod tests {
             event("ann", "tripod", Like, 40),
             event("ann", "tripod", Dislike, 50),
             event("bob", "card", AddToCart, 60),
+            event("bob", "camera", NotInterested, 70),
         ];
         let data = Dataset::from_events(&events);
         assert_eq!((data.n_users(), data.n_items()), (2, 3));
@@ -312,6 +316,13 @@ mod tests {
         let times: Vec<i64> = data.user_events(ann).map(|(_, _, t)| t).collect();
         assert_eq!(times, vec![20, 30], "latest time of each pair");
         assert_eq!(data.item_popularity()[card], 2);
+        let bob = data.users.get("bob").unwrap() as usize;
+        assert_eq!(
+            data.user_items(bob as u32).0,
+            &[card],
+            "a hide is not a positive"
+        );
+        assert_eq!(data.excluded[bob], vec![camera as u32], "hidden for good");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum InteractionKind {
     Like,
     /// The shopper pressed "dislike": never recommend it back.
     Dislike,
+    /// The shopper hid the product from their recommendations ("not interested"): it is
+    /// never shown back, but, unlike a dislike, says little about similar products.
+    NotInterested,
     /// An explicit star rating; the stars travel as the event's value.
     Rating,
     /// The product went into the cart.
@@ -34,11 +37,12 @@ pub enum InteractionKind {
 
 impl InteractionKind {
     /// Every kind, in a stable order (the order used in storage and reports).
-    pub const ALL: [InteractionKind; 9] = [
+    pub const ALL: [InteractionKind; 10] = [
         Self::View,
         Self::Click,
         Self::Like,
         Self::Dislike,
+        Self::NotInterested,
         Self::Rating,
         Self::AddToCart,
         Self::RemoveFromCart,
@@ -53,6 +57,7 @@ impl InteractionKind {
             Self::Click => "click",
             Self::Like => "like",
             Self::Dislike => "dislike",
+            Self::NotInterested => "not_interested",
             Self::Rating => "rating",
             Self::AddToCart => "add_to_cart",
             Self::RemoveFromCart => "remove_from_cart",
@@ -75,6 +80,7 @@ impl InteractionKind {
             Self::Purchase => 5.0,
             Self::RemoveFromCart => -1.0,
             Self::Dislike => -4.0,
+            Self::NotInterested => -1.0,
             Self::Rating => match stars {
                 Some(s) if s >= 4.5 => 4.0,
                 Some(s) if s >= 3.5 => 3.0,
@@ -94,7 +100,7 @@ impl fmt::Display for InteractionKind {
 
 /// A name that is not one of [`InteractionKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown interaction kind {0:?}: expected one of view, click, like, dislike, rating, add_to_cart, remove_from_cart, purchase, search")]
+#[error("unknown interaction kind {0:?}: expected one of view, click, like, dislike, not_interested, rating, add_to_cart, remove_from_cart, purchase, search")]
 pub struct UnknownInteractionKind(pub String);
 
 impl FromStr for InteractionKind {
@@ -129,7 +135,11 @@ mod tests {
         assert!(w(Click) < w(Like));
         assert!(w(Like) < w(AddToCart));
         assert!(w(AddToCart) < w(Purchase));
-        assert!(w(Dislike) < 0.0);
+        assert!(
+            w(Dislike) < w(NotInterested),
+            "a dislike says more than a hide"
+        );
+        assert!(w(NotInterested) < 0.0);
         assert!(Rating.default_weight(Some(5.0)) > Rating.default_weight(Some(3.0)));
         assert!(Rating.default_weight(Some(1.0)) < 0.0);
     }

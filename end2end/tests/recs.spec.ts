@@ -58,7 +58,7 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   expect(await productIds(forYou)).not.toEqual(before);
   expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
 
-  // "Not interested": the card goes at once and does not come back with the new row.
+  // Dislike: the card goes at once and does not come back with the new row.
   const gone = forYou.getByTestId('rec-card').first();
   const goneId = (await gone.getAttribute('data-product-id'))!;
   await gone.getByTestId('rec-dislike').click();
@@ -66,11 +66,21 @@ test('onboarding, a like and a dislike reshape "for you" at once', async ({ page
   await expect(forYou.locator(`[data-product-id="${goneId}"]`)).toHaveCount(0);
   await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
 
-  // After a reload the server still has both: the like and the dislike.
+  // "Not interested" (the card's close button): hidden the same way, but no dislike.
+  const hidden = forYou.getByTestId('rec-card').first();
+  const hiddenId = (await hidden.getAttribute('data-product-id'))!;
+  expect(hiddenId).not.toEqual(goneId);
+  await hidden.getByTestId('rec-hide').click();
+  await expect(forYou.locator(`[data-product-id="${hiddenId}"]`)).toHaveCount(0);
+  await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
+
+  // After a reload the server still has all three: the like, the dislike and the hide.
   await page.reload();
   await hydrated(page);
   await expect(forYou.getByTestId('rec-card').first()).toBeVisible();
-  expect(await productIds(forYou)).not.toContain(goneId);
+  const afterReload = await productIds(forYou);
+  expect(afterReload).not.toContain(goneId);
+  expect(afterReload).not.toContain(hiddenId);
   await expect(page.getByTestId('recs-because_you_liked').locator('h2')).toContainText(title);
 
   // Stars on a card: five for the first one, which then leaves "for you" (seen).

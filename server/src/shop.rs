@@ -116,6 +116,8 @@ fn action_label(kind: Option<InteractionKind>) -> &'static str {
         Some(InteractionKind::Like) => "liked",
         Some(InteractionKind::Rating) => "rated",
         Some(InteractionKind::Click) => "clicked",
+        Some(InteractionKind::Dislike) => "disliked",
+        Some(InteractionKind::NotInterested) => "marked not interested",
         Some(_) => "viewed",
         None => "picked at onboarding",
     }
@@ -585,6 +587,18 @@ impl Shop for ShopService {
                     .set_liked(shopper, product_id, Some(liked), Some(&event))
                     .await?;
                 self.search.bump_popularity(product_id);
+                self.observe(&event).await;
+            }
+            Feedback::NotInterested => {
+                // Hides the product from this shopper's lists; no opinion is set, so the
+                // product page shows no dislike and near-duplicates keep their place.
+                let event = NewEvent::on(
+                    shopper,
+                    product_id,
+                    InteractionKind::NotInterested,
+                    &surface,
+                );
+                self.store.record_event(&event).await?;
                 self.observe(&event).await;
             }
             Feedback::ClearOpinion => {

@@ -180,6 +180,54 @@ async fn likes_dislikes_and_purchases_change_the_very_next_lists() {
             "{twins_before} -> {twins_after}"
         );
 
+        // "Not interested" in the new top item: it goes, but unlike a dislike its
+        // near-duplicates keep their places (each the same or higher: one fewer above).
+        let hidden = after[0];
+        let hidden_item = set.catalog.item(hidden).unwrap();
+        let hidden_twins: Vec<(i64, usize)> = content
+            .similar_items(hidden_item, 100)
+            .into_iter()
+            .filter(|&(_, sim)| sim >= services.recs.strategy().rules.near_duplicate)
+            .map(|(i, _)| set.catalog.product_ids[i as usize])
+            .filter_map(|id| after.iter().position(|&a| a == id).map(|r| (id, r)))
+            .collect();
+        feedback(&mut client, hidden, "NotInterested").await;
+        let after_hide = ids(&recs(&mut client, "for_you", None).await);
+        assert!(!after_hide.contains(&hidden), "{after_hide:?}");
+        for (twin, before) in &hidden_twins {
+            let now = after_hide.iter().position(|id| id == twin);
+            assert!(
+                now.is_some_and(|now| now <= *before),
+                "near-duplicate {twin} of a hidden product moved from {before} to {now:?}"
+            );
+        }
+        eprintln!(
+            "{}: near-duplicates of the hidden product in the top 12: {} kept",
+            db.kind,
+            hidden_twins.len()
+        );
+        let account = store
+            .account_by_email("lin@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let shopper = store.account_shopper(account.account_id).await.unwrap();
+        let kinds: Vec<String> = store
+            .shopper_events(shopper)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(_, product)| *product == Some(hidden))
+            .map(|(kind, _)| kind)
+            .collect();
+        assert!(kinds.contains(&"not_interested".to_string()), "{kinds:?}");
+        assert_eq!(
+            store.opinion(shopper, hidden).await.unwrap().0,
+            None,
+            "a hide is not a dislike"
+        );
+        let after = after_hide;
+
         // Buys a consumable and a durable: both leave "for you"; only the consumable
         // is offered again.
         let coffee = products

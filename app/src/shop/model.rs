@@ -108,6 +108,8 @@ pub enum Feedback {
     Like,
     /// "Dislike".
     Dislike,
+    /// "Not interested": hide this product from my recommendations.
+    NotInterested,
     /// Withdraws a like or dislike.
     ClearOpinion,
     /// Stars, 1..=5.

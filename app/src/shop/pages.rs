@@ -549,7 +549,7 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                     </button>
                     <button class="toggle" on:click=move |_| toggle(false) data-testid="dislike"
                         aria-pressed=move || (opinion.get() == Some(false)).to_string()>
-                        "✕ Not for me"
+                        "✕ Dislike"
                     </button>
                 </div>
                 <div class="star-input" role="group" aria-label="Your rating" data-testid="star-input">

@@ -216,6 +216,10 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
         let send = send.clone();
         move |_| send(Feedback::Dislike)
     };
+    let hide = {
+        let send = send.clone();
+        move |_| send(Feedback::NotInterested)
+    };
     let star_buttons = (1..=5u8)
         .map(|n| {
             let send = send.clone();
@@ -254,6 +258,11 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
         <div class="rec-card" data-testid="rec-card" data-product-id=id
             data-category=item.category.clone().unwrap_or_default()
             class:dismissed=move || dismissed.get() aria-hidden=move || dismissed.get().to_string()>
+            <button class="rec-hide" on:click=hide data-testid="rec-hide"
+                aria-label=format!("Not interested in {title}: hide it")
+                title="Not interested: hide it from my recommendations">
+                "✕"
+            </button>
             <ProductTile card=item.product surface=surface/>
             <p class="rec-reason" data-testid="rec-reason">{item.reason}</p>
             <div class="rec-stars" role="group" aria-label=format!("Your rating of {title}")>
@@ -265,8 +274,9 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
                     "Like"
                 </button>
                 <button class="icon" on:click=dislike data-testid="rec-dislike"
-                    aria-label=format!("Not interested in {title}") title="Not interested">
-                    "Not for me"
+                    aria-label=format!("Dislike {title}")
+                    title="Dislike: show me fewer products like this">
+                    "Dislike"
                 </button>
                 <button class="small" on:click=add disabled=move || !buyable || added.get()
                     data-testid="rec-add" aria-label=format!("Add {title} to your cart")>

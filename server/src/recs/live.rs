@@ -173,15 +173,42 @@ impl LiveShopper {
         self.events.iter().map(|e| e.product_id).collect()
     }
 
-    /// Products never to show: bought (see "buy again" instead) or disliked now.
+    /// Products never to show: bought (see "buy again" instead), disliked now, or hidden
+    /// ("not interested").
     pub fn excluded(&self) -> HashSet<i64> {
         let mut out: HashSet<i64> = self.disliked().into_iter().collect();
+        out.extend(self.not_interested());
         out.extend(
             self.events
                 .iter()
                 .filter(|e| e.kind == InteractionKind::Purchase)
                 .map(|e| e.product_id),
         );
+        out
+    }
+
+    /// Products the shopper marked "not interested" and has not liked or put in the cart
+    /// since. Unlike [`disliked`](Self::disliked) ones, their near-duplicates are not
+    /// pushed down: hiding one product says little about the rest.
+    pub fn not_interested(&self) -> Vec<i64> {
+        let mut latest: HashMap<i64, bool> = HashMap::new();
+        for e in &self.events {
+            match e.kind {
+                InteractionKind::NotInterested => {
+                    latest.insert(e.product_id, true);
+                }
+                InteractionKind::Like | InteractionKind::AddToCart => {
+                    latest.insert(e.product_id, false);
+                }
+                _ => {}
+            }
+        }
+        let mut out: Vec<i64> = latest
+            .into_iter()
+            .filter(|(_, h)| *h)
+            .map(|(p, _)| p)
+            .collect();
+        out.sort_unstable();
         out
     }
 
@@ -362,6 +389,23 @@ mod tests {
         assert!(live.disliked() == vec![4]);
         live.push(event(2, InteractionKind::Like, None, 5));
         assert_eq!(live.anchor(), Some((2, InteractionKind::Like)));
+    }
+
+    #[test]
+    fn not_interested_hides_one_product_until_a_later_like() {
+        let mut live = LiveShopper::default();
+        live.push(event(5, InteractionKind::Click, None, 1));
+        live.push(event(5, InteractionKind::NotInterested, None, 2));
+        live.push(event(6, InteractionKind::NotInterested, None, 3));
+        assert_eq!(live.not_interested(), vec![5, 6]);
+        assert!(live.excluded().contains(&5) && live.excluded().contains(&6));
+        assert!(
+            live.disliked().is_empty(),
+            "not a dislike: no near-duplicate demotion"
+        );
+        live.push(event(6, InteractionKind::Like, None, 4));
+        assert_eq!(live.not_interested(), vec![5]);
+        assert!(!live.excluded().contains(&6));
     }
 
     #[test]
