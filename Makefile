@@ -24,7 +24,7 @@ test-tools:
 
 ## Release build: the server binary and the hydrating WASM bundle under target/site.
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 # LEPTOS_OUTPUT_NAME is read at compile time by leptos_config; cargo-leptos sets it, so
 # the tests set it too, or every `make test` would recompile the Leptos crates twice.
@@ -38,7 +38,7 @@ e2e:
 
 ## The hot-reloading development loop.
 watch: tools
-	cargo leptos watch
+	cargo leptos watch --split
 
 clean:
 	cargo clean

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+mod lazy;
 mod pages;
 pub mod shop;
 
@@ -15,7 +16,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
 };
 
 use auth::{LogIn, LogOut, Register, User};
@@ -109,19 +110,20 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=|| view! { <pages::NotFound/> }>
                     <Route path=StaticSegment("") view=shop::pages::ShopHome/>
-                    <Route path=StaticSegment("search") view=shop::pages::ListingPage/>
-                    <Route path=(StaticSegment("c"), ParamSegment("slug")) view=shop::pages::ListingPage/>
-                    <Route path=(StaticSegment("p"), ParamSegment("sku")) view=shop::pages::ProductPage/>
-                    <Route path=StaticSegment("cart") view=shop::pages::CartPage/>
-                    <Route path=StaticSegment("orders") view=shop::pages::OrdersPage/>
-                    <Route path=StaticSegment("liked") view=shop::pages::LikedPage/>
-                    <Route path=StaticSegment("recent") view=shop::pages::RecentPage/>
-                    <Route path=StaticSegment("why") view=shop::why::WhyPage/>
+                    // Every page but the home page is its own WASM chunk (see `lazy`).
+                    <Route path=StaticSegment("search") view={Lazy::<lazy::Listing>::new()}/>
+                    <Route path=(StaticSegment("c"), ParamSegment("slug")) view={Lazy::<lazy::Listing>::new()}/>
+                    <Route path=(StaticSegment("p"), ParamSegment("sku")) view={Lazy::<lazy::Product>::new()}/>
+                    <Route path=StaticSegment("cart") view={Lazy::<lazy::Cart>::new()}/>
+                    <Route path=StaticSegment("orders") view={Lazy::<lazy::Orders>::new()}/>
+                    <Route path=StaticSegment("liked") view={Lazy::<lazy::Liked>::new()}/>
+                    <Route path=StaticSegment("recent") view={Lazy::<lazy::Recent>::new()}/>
+                    <Route path=StaticSegment("why") view={Lazy::<lazy::Why>::new()}/>
                     // Rendered whole before answering, so a refusal is a real 401 / 403.
-                    <Route path=(StaticSegment("admin"), StaticSegment("insights")) view=admin::InsightsPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("login") view=pages::LoginPage/>
-                    <Route path=StaticSegment("register") view=pages::RegisterPage/>
-                    <Route path=StaticSegment("account") view=pages::AccountPage/>
+                    <Route path=(StaticSegment("admin"), StaticSegment("insights")) view={Lazy::<lazy::Insights>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view={Lazy::<lazy::Login>::new()}/>
+                    <Route path=StaticSegment("register") view={Lazy::<lazy::Register>::new()}/>
+                    <Route path=StaticSegment("account") view={Lazy::<lazy::Account>::new()}/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -157,5 +159,6 @@ fn mark_hydrated() {}
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Waits for the chunk of a lazily loaded page before hydrating it.
+    leptos::mount::hydrate_lazy(App);
 }
