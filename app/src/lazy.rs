@@ -2,7 +2,8 @@
 //! of the main WASM file into its own chunk, fetched when the shopper first opens it (or
 //! preloaded by the server when the page is the one being loaded). The home page, the
 //! header and the product cards stay in the main file, so the first visit downloads only
-//! what the home page needs. Without `--split` these are plain routes.
+//! what the home page needs. The WASM must be built with `--split`: an unsplit build has
+//! no loader for these chunks (`make build` and `make watch` pass it).
 
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};

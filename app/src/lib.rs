@@ -98,10 +98,6 @@ pub fn App() -> impl IntoView {
         user,
     });
 
-    // Effects run only in the browser: this marks the page as hydrated, so end-to-end
-    // tests know when client-side interaction is live.
-    Effect::new(move |_| mark_hydrated());
-
     view! {
         <Stylesheet id="leptos" href="/pkg/curio.css"/>
         <Title text="Curio"/>
@@ -151,14 +147,23 @@ fn mark_hydrated() {
     }
 }
 
-#[cfg(not(feature = "hydrate"))]
-fn mark_hydrated() {}
-
-/// The WASM entry point: hydrates the server-rendered page.
+/// The WASM entry point: hydrates the server-rendered page. Hydration is asynchronous (a
+/// lazily loaded page waits for its WASM chunk), so `<body data-hydrated="true">`, which
+/// end-to-end tests and the page-speed test wait for, is set only once it has finished.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Waits for the chunk of a lazily loaded page before hydrating it.
-    leptos::mount::hydrate_lazy(App);
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        let app = leptos::mount::hydrate_from_async(body, App).await;
+        mark_hydrated();
+        // The app lives as long as the page.
+        app.forget();
+    });
 }

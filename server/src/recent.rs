@@ -81,6 +81,13 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         inner.entries.remove(key);
     }
 
+    /// A guard that calls [`invalidate`](Self::invalidate) when dropped. Take it before
+    /// writing `key`: the entry is dropped even if the request is cancelled after the
+    /// write landed but before it returned.
+    pub fn invalidate_on_drop(&self, key: K) -> Invalidate<'_, K, V> {
+        Invalidate { cache: self, key }
+    }
+
     /// Number of entries held (fresh or not).
     pub fn len(&self) -> usize {
         self.inner
@@ -96,8 +103,23 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     }
 }
 
+/// See [`Recent::invalidate_on_drop`].
+#[must_use = "the entry is invalidated when this guard is dropped"]
+pub struct Invalidate<'a, K: Eq + Hash, V: Clone> {
+    cache: &'a Recent<K, V>,
+    key: K,
+}
+
+impl<K: Eq + Hash, V: Clone> Drop for Invalidate<'_, K, V> {
+    fn drop(&mut self) {
+        self.cache.invalidate(&self.key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     #[test]
@@ -123,6 +145,28 @@ mod tests {
         let ticket = cache.get(&1).unwrap_err();
         assert!(cache.fill(1, "new", ticket));
         assert_eq!(cache.get(&1), Ok("new"));
+    }
+
+    #[test]
+    fn a_write_guard_invalidates_even_when_its_future_is_dropped() {
+        let cache: Recent<i64, &str> = Recent::new(Duration::from_secs(60), 10);
+        let ticket = cache.get(&1).unwrap_err();
+        cache.fill(1, "old", ticket);
+        let write = async {
+            let _guard = cache.invalidate_on_drop(1);
+            // The write lands here, then the request is cancelled before it returns.
+            std::future::pending::<()>().await;
+        };
+        let mut write = Box::pin(write);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(write.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(cache.get(&1), Ok("old"), "not yet: the write is in flight");
+        drop(write);
+        assert!(
+            cache.get(&1).is_err(),
+            "the cancelled write still dropped the entry"
+        );
     }
 
     #[test]

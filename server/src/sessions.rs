@@ -145,6 +145,9 @@ impl SessionStore for SessionBackend {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data =
             rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // Dropped after the write, or if this request is cancelled during it (it may
+        // have landed): the next read goes to the database.
+        let _invalidate = self.recent.invalidate_on_drop(record.id);
         let id = record.id.to_string();
         let result = match &self.db {
             SessionDb::Sqlite(_, pool) => {
@@ -166,8 +169,6 @@ impl SessionStore for SessionBackend {
             .await
             .map(|r| r.rows_affected()),
         };
-        // Even a failed write may have landed: the next read goes to the database.
-        self.recent.invalidate(&record.id);
         match result {
             Ok(0) => {
                 tracing::debug!("not saving a session that was deleted meanwhile");
@@ -197,12 +198,11 @@ impl SessionStore for SessionBackend {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let result = match &self.db {
+        let _invalidate = self.recent.invalidate_on_drop(*id);
+        match &self.db {
             SessionDb::Sqlite(store, _) => store.delete(id).await,
             SessionDb::Postgres(store, _) => store.delete(id).await,
-        };
-        self.recent.invalidate(id);
-        result
+        }
     }
 }
 

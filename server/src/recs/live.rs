@@ -150,8 +150,13 @@ impl LiveShopper {
         };
         let half_life_ms = f64::from(rules.half_life_days) * 86_400_000.0;
         let session_ms = i64::from(rules.session_minutes) * 60_000;
+        // A hidden product is no seed either, whatever else the shopper did with it.
+        let hidden = self.not_interested();
         let mut sums: HashMap<u32, f32> = HashMap::new();
         for e in &self.events {
+            if hidden.binary_search(&e.product_id).is_ok() {
+                continue;
+            }
             let Some(item) = catalog.item(e.product_id) else {
                 continue;
             };
@@ -242,11 +247,13 @@ impl LiveShopper {
     /// 4-5 star rating, purchase or add to cart, with that event's kind.
     pub fn anchor(&self) -> Option<(i64, InteractionKind)> {
         let disliked = self.disliked();
+        let hidden = self.not_interested();
         self.events
             .iter()
             .rev()
             .find(|e| {
                 !disliked.contains(&e.product_id)
+                    && hidden.binary_search(&e.product_id).is_err()
                     && match e.kind {
                         InteractionKind::Like
                         | InteractionKind::Purchase
@@ -406,6 +413,11 @@ mod tests {
         live.push(event(6, InteractionKind::Like, None, 4));
         assert_eq!(live.not_interested(), vec![5]);
         assert!(!live.excluded().contains(&6));
+        // Added to the cart, then hidden: no longer the anchor of "because you ...".
+        live.push(event(7, InteractionKind::AddToCart, Some(1.0), 5));
+        assert_eq!(live.anchor(), Some((7, InteractionKind::AddToCart)));
+        live.push(event(7, InteractionKind::NotInterested, None, 6));
+        assert_eq!(live.anchor(), Some((6, InteractionKind::Like)));
     }
 
     #[test]

@@ -323,10 +323,9 @@ impl Store {
         if shopper == visitor {
             return Ok(());
         }
-        let adopted = self.adopt_visitor_into(visitor, shopper).await;
-        self.carts.invalidate(&shopper);
-        self.carts.invalidate(&visitor);
-        adopted
+        let _shopper_cart = self.carts.invalidate_on_drop(shopper);
+        let _visitor_cart = self.carts.invalidate_on_drop(visitor);
+        self.adopt_visitor_into(visitor, shopper).await
     }
 
     async fn adopt_visitor_into(&self, visitor: i64, shopper: i64) -> Result<(), Error> {
@@ -597,11 +596,9 @@ impl Store {
         change: CartChange,
         surface: &str,
     ) -> Result<Option<NewEvent>, Error> {
-        let changed = self
-            .change_cart_line(shopper_id, product_id, change, surface)
-            .await;
-        self.carts.invalidate(&shopper_id);
-        changed
+        let _cart = self.carts.invalidate_on_drop(shopper_id);
+        self.change_cart_line(shopper_id, product_id, change, surface)
+            .await
     }
 
     async fn change_cart_line(
@@ -671,9 +668,8 @@ impl Store {
     /// per line, the cart emptied, all in one transaction. Returns the order number and
     /// the purchase events written.
     pub async fn checkout(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
-        let done = self.checkout_cart(shopper_id).await;
-        self.carts.invalidate(&shopper_id);
-        done
+        let _cart = self.carts.invalidate_on_drop(shopper_id);
+        self.checkout_cart(shopper_id).await
     }
 
     async fn checkout_cart(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
