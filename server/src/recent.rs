@@ -4,10 +4,11 @@
 //!
 //! Another node's write is seen when the entry's time is up, so the time to live bounds
 //! how stale a value can be across nodes. Within this node no stale value is stored: a
-//! read that was still in flight when a write happened does not fill the cache (each
-//! write bumps a counter; a fill checks that it did not move since its read began).
+//! read that was still in flight when a write to its key happened does not fill the cache
+//! (each write is counted and its key remembered; a fill checks the keys written since its
+//! read began).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,17 +22,24 @@ pub struct Recent<K, V> {
     inner: Mutex<Inner<K, V>>,
 }
 
+/// Writes remembered for checking fills; a read that saw more writes than this go by
+/// does not fill the cache.
+const WRITES_KEPT: usize = 4096;
+
 #[derive(Debug)]
 struct Inner<K, V> {
     entries: HashMap<K, (V, Instant)>,
+    /// Writes so far.
     writes: u64,
+    /// The keys of the latest writes (at most `WRITES_KEPT`), oldest first.
+    written: VecDeque<K>,
 }
 
 /// Proof of when a read of the source began; see [`Recent::fill`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
 
-impl<K: Eq + Hash, V: Clone> Recent<K, V> {
+impl<K: Eq + Hash + Clone, V: Clone> Recent<K, V> {
     /// An empty cache.
     pub fn new(ttl: Duration, max: usize) -> Self {
         Self {
@@ -40,6 +48,7 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
                 writes: 0,
+                written: VecDeque::new(),
             }),
         }
     }
@@ -59,12 +68,25 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         }
     }
 
-    /// Keeps `value`, read from the source after `get` gave `ticket`, unless a write went
-    /// through this cache meanwhile (the read may predate it). Returns whether it was kept.
+    /// Keeps `value`, read from the source after `get` gave `ticket`, unless a write of
+    /// `key` went through this cache meanwhile (the read may predate it), or too many
+    /// writes to tell. Returns whether it was kept.
     pub fn fill(&self, key: K, value: V, ticket: Ticket) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if inner.writes != ticket.0 {
-            return false;
+        let since = inner.writes - ticket.0;
+        if since > 0 {
+            if since > inner.written.len() as u64 {
+                return false;
+            }
+            let raced = inner
+                .written
+                .iter()
+                .rev()
+                .take(since as usize)
+                .any(|k| *k == key);
+            if raced {
+                return false;
+            }
         }
         if inner.entries.len() >= self.max {
             inner.entries.clear();
@@ -78,6 +100,10 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     pub fn invalidate(&self, key: &K) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.writes += 1;
+        if inner.written.len() >= WRITES_KEPT {
+            inner.written.pop_front();
+        }
+        inner.written.push_back(key.clone());
         inner.entries.remove(key);
     }
 
@@ -105,12 +131,12 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
 
 /// See [`Recent::invalidate_on_drop`].
 #[must_use = "the entry is invalidated when this guard is dropped"]
-pub struct Invalidate<'a, K: Eq + Hash, V: Clone> {
+pub struct Invalidate<'a, K: Eq + Hash + Clone, V: Clone> {
     cache: &'a Recent<K, V>,
     key: K,
 }
 
-impl<K: Eq + Hash, V: Clone> Drop for Invalidate<'_, K, V> {
+impl<K: Eq + Hash + Clone, V: Clone> Drop for Invalidate<'_, K, V> {
     fn drop(&mut self) {
         self.cache.invalidate(&self.key);
     }
@@ -137,7 +163,7 @@ mod tests {
         let cache: Recent<i64, &str> = Recent::new(Duration::from_secs(60), 10);
         // A request misses and goes to the database...
         let ticket = cache.get(&1).unwrap_err();
-        // ...another request writes key 1 meanwhile (even another key counts)...
+        // ...another request writes key 1 meanwhile...
         cache.invalidate(&1);
         // ...so what the first one read may be old, and is not kept.
         assert!(!cache.fill(1, "old", ticket));
@@ -145,6 +171,27 @@ mod tests {
         let ticket = cache.get(&1).unwrap_err();
         assert!(cache.fill(1, "new", ticket));
         assert_eq!(cache.get(&1), Ok("new"));
+    }
+
+    #[test]
+    fn writes_to_other_keys_do_not_stop_a_fill_unless_too_many_to_tell() {
+        let cache: Recent<i64, &str> = Recent::new(Duration::from_secs(60), 10);
+        let ticket = cache.get(&1).unwrap_err();
+        cache.invalidate(&2);
+        cache.invalidate(&3);
+        assert!(
+            cache.fill(1, "one", ticket),
+            "only keys 2 and 3 were written"
+        );
+        let ticket = cache.get(&4).unwrap_err();
+        for key in 0..(WRITES_KEPT as i64 + 1) {
+            cache.invalidate(&(100 + key));
+        }
+        assert!(
+            !cache.fill(4, "four", ticket),
+            "the writes since are no longer all known"
+        );
+        assert!(cache.get(&4).is_err());
     }
 
     #[test]
