@@ -19,7 +19,9 @@
 //! are never worse on validation than the best member. Then every member is refitted on
 //! all the data, and serving scores every item as the learned weights times its features.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -233,6 +235,33 @@ struct View<'a> {
     scores: Vec<Vec<f32>>,
     /// Items the user has (never candidates, left out of the standardisation).
     seen: &'a [u32],
+}
+
+/// One member's scores of a history, summarised for the features.
+struct Summary {
+    mean: f64,
+    std: f64,
+    /// Its top candidates, best first.
+    top: Vec<(u32, f32)>,
+}
+
+/// The members' scores of the last history a blender scored on this thread.
+struct Memo {
+    owner: u64,
+    history: Vec<(u32, f32)>,
+    n_items: usize,
+    scores: Vec<Vec<f32>>,
+    summaries: Vec<Summary>,
+}
+
+thread_local! {
+    static LAST_SCORED: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Mean and standard deviation of a member's finite scores over the unseen items.
@@ -451,6 +480,9 @@ struct Saved {
 
 /// The hybrid blender over a set of member models.
 pub struct Blend {
+    /// This fitted state's identity (new on every construction and fit): the key of the
+    /// per-thread memo of the last history scored.
+    id: u64,
     config: BlendConfig,
     members: Vec<Box<dyn Recommender>>,
     weights: Vec<f32>,
@@ -472,6 +504,7 @@ impl Blend {
     /// An unfitted blender of `members` (unfitted too: fitting fits them).
     pub fn new(config: BlendConfig, members: Vec<Box<dyn Recommender>>) -> Self {
         Self {
+            id: fresh_id(),
             config,
             members,
             weights: Vec::new(),
@@ -494,6 +527,7 @@ impl Blend {
             .map(|(name, bytes)| load_member(name, bytes))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            id: fresh_id(),
             config: saved.config,
             members,
             weights: saved.weights,
@@ -542,11 +576,13 @@ impl Blend {
         2 * self.members.len() + CONTEXT_FEATURES.len()
     }
 
-    fn blend(&self, view: &View<'_>, scores: &mut [f32]) {
+    /// Blends the members' scores in `view` into `scores`; gives back the members'
+    /// summaries it made.
+    fn blend(&self, view: &View<'_>, scores: &mut [f32]) -> Vec<Summary> {
         let n = scores.len();
         if self.weights.len() != self.dims() {
             scores.iter_mut().for_each(|s| *s = 0.0);
-            return;
+            return Vec::new();
         }
         // The same features as training reads (`features`), summed with their weights
         // as they are made: no `[items][dims]` matrix on the serving path.
@@ -554,9 +590,9 @@ impl Blend {
         let w = &self.weights;
         let mut candidate = vec![false; n];
         scores.iter_mut().for_each(|s| *s = 0.0);
-        let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
-        for (m, member) in view.scores.iter().enumerate() {
-            let (mean, std) = standardisation(member, &is_seen);
+        let summaries = self.summaries(view);
+        for (m, (member, summary)) in view.scores.iter().zip(&summaries).enumerate() {
+            let (mean, std) = (summary.mean, summary.std);
             let (w_score, w_rank) = (w[2 * m], w[2 * m + 1]);
             if std > 1e-12 {
                 for (score, &s) in scores.iter_mut().zip(member) {
@@ -565,11 +601,7 @@ impl Blend {
                     }
                 }
             }
-            let skip = |i: u32| is_seen(i) || !member[i as usize].is_finite();
-            for (rank, (item, _)) in top_k(member, self.config.candidates, skip)
-                .into_iter()
-                .enumerate()
-            {
+            for (rank, &(item, _)) in summary.top.iter().enumerate() {
                 scores[item as usize] += w_rank / (rank as f32 + 2.0).log2();
                 candidate[item as usize] = true;
             }
@@ -600,6 +632,7 @@ impl Blend {
                 }
             }
         }
+        summaries
     }
 
     /// Each member's share of an item's blended score for a history: the weighted sum of
@@ -623,32 +656,64 @@ impl Blend {
         let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
         seen.sort_unstable();
         seen.dedup();
-        let view = View {
-            history,
-            scores: self.member_scores(|m, s| m.score_history(history, s), n),
-            seen: &seen,
-        };
-        let (x, _) = features(&view, &self.context, self.config.candidates, n);
-        items
-            .iter()
-            .map(|&item| {
-                if item as usize >= n {
-                    return Vec::new();
+        // The member features of the asked items only (as `features` computes them for
+        // every item): the standardised score and the rank feature within the member's
+        // top candidates. The members' scores of this history on this thread are reused.
+        let memo = LAST_SCORED.with(|last| {
+            let mut last = last.borrow_mut();
+            match last.take() {
+                Some(memo)
+                    if memo.owner == self.id && memo.n_items == n && memo.history == history =>
+                {
+                    Some(memo)
                 }
-                let row = &x[item as usize * self.dims()..(item as usize + 1) * self.dims()];
-                self.members
+                other => {
+                    *last = other;
+                    None
+                }
+            }
+        });
+        let (members, summaries) = match memo {
+            Some(memo) => (memo.scores, memo.summaries),
+            None => {
+                let view = View {
+                    history,
+                    scores: self.member_scores(|m, s| m.score_history(history, s), n),
+                    seen: &seen,
+                };
+                let summaries = self.summaries(&view);
+                (view.scores, summaries)
+            }
+        };
+        let mut out: Vec<Vec<(&'static str, f32)>> = vec![Vec::new(); items.len()];
+        for (m, ((model, scores), summary)) in self
+            .members
+            .iter()
+            .zip(&members)
+            .zip(&summaries)
+            .enumerate()
+        {
+            let (mean, std, top) = (summary.mean, summary.std, &summary.top);
+            for (&item, contributions) in items.iter().zip(out.iter_mut()) {
+                let Some(&s) = scores.get(item as usize) else {
+                    continue;
+                };
+                let z = if std > 1e-12 && s.is_finite() {
+                    ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32
+                } else {
+                    0.0
+                };
+                let rank = top
                     .iter()
-                    .enumerate()
-                    .map(|(m, model)| {
-                        (
-                            model.name(),
-                            row[2 * m] * self.weights[2 * m]
-                                + row[2 * m + 1] * self.weights[2 * m + 1],
-                        )
-                    })
-                    .collect()
-            })
-            .collect()
+                    .position(|&(i, _)| i == item)
+                    .map_or(0.0, |rank| 1.0 / (rank as f32 + 2.0).log2());
+                contributions.push((
+                    model.name(),
+                    z * self.weights[2 * m] + rank * self.weights[2 * m + 1],
+                ));
+            }
+        }
+        out
     }
 
     /// The explanation of `item` given its contributions: the top member's own.
@@ -673,6 +738,23 @@ impl Blend {
             None => detail,
         });
         explanation
+    }
+
+    /// Per member: the standardisation and the top candidates of its scores in `view`.
+    fn summaries(&self, view: &View<'_>) -> Vec<Summary> {
+        let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
+        view.scores
+            .iter()
+            .map(|member| {
+                let (mean, std) = standardisation(member, &is_seen);
+                let skip = |i: u32| is_seen(i) || !member[i as usize].is_finite();
+                Summary {
+                    mean,
+                    std,
+                    top: top_k(member, self.config.candidates, skip),
+                }
+            })
+            .collect()
     }
 
     fn member_scores(
@@ -719,6 +801,8 @@ impl Recommender for Blend {
         data: &Dataset,
         progress: crate::neural::Progress<'_>,
     ) -> Result<(), EngineError> {
+        // The members change: nothing memoised for the old ones may be read again.
+        self.id = fresh_id();
         if self.members.is_empty() {
             return Err(EngineError::Data(
                 "the blender needs at least one member model".into(),
@@ -819,7 +903,21 @@ impl Recommender for Blend {
             scores: self.member_scores(|m, s| m.score_history(history, s), n),
             seen: &seen,
         };
-        self.blend(&view, scores);
+        let summaries = self.blend(&view, scores);
+        if summaries.len() != view.scores.len() {
+            return;
+        }
+        // Explaining the list just scored (the usual next call) reads the members'
+        // scores from here instead of scoring them all again.
+        LAST_SCORED.with(|last| {
+            *last.borrow_mut() = Some(Memo {
+                owner: self.id,
+                history: history.to_vec(),
+                n_items: n,
+                scores: view.scores,
+                summaries,
+            });
+        });
     }
 
     fn score_user(&self, data: &Dataset, user: u32, scores: &mut [f32]) {
@@ -1049,19 +1147,26 @@ mod tests {
         assert_eq!(back.member_names(), vec!["noise", "oracle"]);
     }
 
+    /// What training reads for a history over the 45 planted items: features and
+    /// candidates.
+    fn training_features(blend: &Blend, history: &[(u32, f32)]) -> (Vec<f32>, Vec<bool>) {
+        let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
+        seen.sort_unstable();
+        let view = View {
+            history,
+            scores: blend.member_scores(|m, s| m.score_history(history, s), 45),
+            seen: &seen,
+        };
+        features(&view, &blend.context, blend.config.candidates, 45)
+    }
+
     #[test]
     fn serving_scores_are_the_training_features_times_the_weights() {
         let blend = fitted();
         let history = [(4u32, 1.0f32), (7, 1.0), (10, 0.5)];
         let mut served = vec![0.0f32; 45];
         blend.score_history(&history, &mut served);
-        let seen = vec![4u32, 7, 10];
-        let view = View {
-            history: &history,
-            scores: blend.member_scores(|m, s| m.score_history(&history, s), 45),
-            seen: &seen,
-        };
-        let (x, candidate) = features(&view, &blend.context, blend.config.candidates, 45);
+        let (x, candidate) = training_features(&blend, &history);
         let reference: Vec<f32> = x
             .chunks_exact(blend.dims())
             .map(|row| row.iter().zip(&blend.weights).map(|(x, w)| x * w).sum())
@@ -1086,6 +1191,40 @@ mod tests {
         assert!((0..45)
             .filter(|&i| !candidate[i])
             .all(|i| served[i] < lowest));
+    }
+
+    #[test]
+    fn contributions_are_each_members_training_features_times_its_weights() {
+        let blend = fitted();
+        let history = [(4u32, 1.0f32), (7, 1.0), (10, 0.5)];
+        let (x, _) = training_features(&blend, &history);
+        let items: Vec<u32> = (0..47).collect();
+        let got = blend.contributions_many(&history, &items);
+        // Right after scoring the same history (the members' scores memoised on this
+        // thread), and after scoring another one: the same answers.
+        let mut scores = vec![0.0f32; 45];
+        blend.score_history(&history, &mut scores);
+        assert_eq!(blend.contributions_many(&history, &items), got);
+        blend.score_history(&[(1, 1.0)], &mut scores);
+        assert_eq!(blend.contributions_many(&history, &items), got);
+        let other = fitted();
+        other.score_history(&history, &mut scores);
+        assert_eq!(blend.contributions_many(&history, &items), got);
+        assert_eq!(got.len(), items.len());
+        assert!(got[45].is_empty() && got[46].is_empty(), "unknown items");
+        for (item, contributions) in got.iter().take(45).enumerate() {
+            let row = &x[item * blend.dims()..(item + 1) * blend.dims()];
+            assert_eq!(contributions.len(), blend.members.len());
+            for (m, &(name, value)) in contributions.iter().enumerate() {
+                assert_eq!(name, blend.members[m].name());
+                let want =
+                    row[2 * m] * blend.weights[2 * m] + row[2 * m + 1] * blend.weights[2 * m + 1];
+                assert!(
+                    (value - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                    "item {item}, {name}: {value} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]

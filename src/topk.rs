@@ -12,65 +12,114 @@ fn better(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
         .then(a.0.cmp(&b.0))
 }
 
+/// A bounded heap of the `k` best (index, score) pairs seen so far; its top is the
+/// worst kept pair, so a candidate that does not beat it costs one comparison.
+struct Best {
+    k: usize,
+    heap: std::collections::BinaryHeap<Kept>,
+}
+
+/// Heap entry ordered so the heap's top is the *worst* kept item.
+#[derive(PartialEq)]
+struct Kept(f32, u32);
+
+impl Eq for Kept {}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> Ordering {
+        better(&(self.1, self.0), &(other.1, other.0))
+    }
+}
+
+impl Best {
+    fn new(k: usize) -> Self {
+        Self {
+            k,
+            heap: std::collections::BinaryHeap::with_capacity(k + 1),
+        }
+    }
+
+    /// Whether `(index, score)` would be kept now.
+    fn admits(&self, index: u32, score: f32) -> bool {
+        if self.heap.len() < self.k {
+            return true;
+        }
+        self.heap
+            .peek()
+            .is_some_and(|worst| better(&(index, score), &(worst.1, worst.0)) == Ordering::Less)
+    }
+
+    /// Keeps `(index, score)`; call only after [`admits`](Self::admits) said yes.
+    fn keep(&mut self, index: u32, score: f32) {
+        if self.heap.len() == self.k {
+            self.heap.pop();
+        }
+        self.heap.push(Kept(score, index));
+    }
+
+    fn into_sorted(self) -> Vec<(u32, f32)> {
+        let mut best: Vec<(u32, f32)> = self.heap.into_iter().map(|Kept(s, i)| (i, s)).collect();
+        best.sort_unstable_by(better);
+        best
+    }
+}
+
 /// The `k` best items of `scores`, best first, skipping every index for which `skip`
 /// answers true.
+///
+/// `skip` is asked only about items that would make the list at that point, so a costly
+/// rule (a set lookup, a category test) runs for a few hundred items, not for the whole
+/// catalogue. For small `k` a bounded heap keeps the best so far (no catalogue-sized
+/// buffer); when `k` is a large share of the items, a partial selection is cheaper.
 pub fn top_k(scores: &[f32], k: usize, mut skip: impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     if k == 0 {
         return Vec::new();
     }
-    let mut candidates: Vec<(u32, f32)> = scores
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (i as u32, s))
-        .filter(|&(i, _)| !skip(i))
-        .collect();
-    if candidates.len() > k {
-        candidates.select_nth_unstable_by(k - 1, better);
-        candidates.truncate(k);
+    if k.saturating_mul(4) >= scores.len() {
+        let mut candidates: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (i as u32, s))
+            .filter(|&(i, _)| !skip(i))
+            .collect();
+        if candidates.len() > k {
+            candidates.select_nth_unstable_by(k - 1, better);
+            candidates.truncate(k);
+        }
+        candidates.sort_unstable_by(better);
+        return candidates;
     }
-    candidates.sort_unstable_by(better);
-    candidates
+    let mut best = Best::new(k);
+    for (index, &score) in scores.iter().enumerate() {
+        let index = index as u32;
+        if best.admits(index, score) && !skip(index) {
+            best.keep(index, score);
+        }
+    }
+    best.into_sorted()
 }
 
 /// The `k` items whose `dims`-long rows of `items` (row-major) have the largest dot
 /// product with `user`, best first. Scores and selects in one pass with a small heap, so
 /// a million-item catalogue needs no million-entry buffer.
 pub fn top_k_dot(user: &[f32], items: &[f32], dims: usize, k: usize) -> Vec<(u32, f32)> {
-    use std::collections::BinaryHeap;
-
-    /// Heap entry ordered so the heap's top is the *worst* kept item.
-    #[derive(PartialEq)]
-    struct Kept(f32, u32);
-    impl Eq for Kept {}
-    impl PartialOrd for Kept {
-        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for Kept {
-        fn cmp(&self, other: &Self) -> Ordering {
-            better(&(self.1, self.0), &(other.1, other.0))
-        }
-    }
-
     if k == 0 || dims == 0 {
         return Vec::new();
     }
-    let mut heap: BinaryHeap<Kept> = BinaryHeap::with_capacity(k + 1);
+    let mut best = Best::new(k);
     for (index, row) in items.chunks_exact(dims).enumerate() {
         let score = crate::vector::dot(user, row);
-        if heap.len() < k {
-            heap.push(Kept(score, index as u32));
-        } else if let Some(worst) = heap.peek() {
-            if better(&(index as u32, score), &(worst.1, worst.0)) == Ordering::Less {
-                heap.pop();
-                heap.push(Kept(score, index as u32));
-            }
+        if best.admits(index as u32, score) {
+            best.keep(index as u32, score);
         }
     }
-    let mut best: Vec<(u32, f32)> = heap.into_iter().map(|Kept(s, i)| (i, s)).collect();
-    best.sort_unstable_by(better);
-    best
+    best.into_sorted()
 }
 
 /// Whether `item` is in the sorted slice `sorted`.
@@ -111,6 +160,36 @@ mod tests {
             top_k_dot(&user, &items, dims, 10),
             top_k(&scores, 10, |_| false)
         );
+    }
+
+    #[test]
+    fn heap_and_selection_agree_with_skips_ties_and_nan() {
+        // Many ties, a few NaNs and infinities; k small enough for the heap path.
+        let scores: Vec<f32> = (0..2000u32)
+            .map(|i| match i % 97 {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => f32::NEG_INFINITY,
+                _ => ((i * 7919) % 50) as f32,
+            })
+            .collect();
+        let skip = |i: u32| i % 5 == 0;
+        let mut kept: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (i as u32, s))
+            .filter(|&(i, _)| !skip(i))
+            .collect();
+        kept.sort_by(better);
+        for k in [1, 7, 100, 499, 500, 1999, 5000] {
+            let got = top_k(&scores, k, skip);
+            let want = &kept[..k.min(kept.len())];
+            assert_eq!(got.len(), want.len(), "k = {k}");
+            for (g, w) in got.iter().zip(want) {
+                assert_eq!(g.0, w.0, "k = {k}");
+                assert!(g.1 == w.1 || (g.1.is_nan() && w.1.is_nan()), "k = {k}");
+            }
+        }
     }
 
     #[test]

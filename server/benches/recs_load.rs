@@ -9,6 +9,7 @@
 //!
 //! `cargo bench -p server --bench recs_load` (release). The load generator shares the
 //! machine's cores with the server, so the figures are the pair's, not the server's alone.
+//! `RECS_LOAD_LIKE_EVERY=N` makes one call in N a like (default 20; 0: reads alone).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +29,16 @@ const ROUND: Duration = Duration::from_secs(8);
 const ROUNDS: usize = 3;
 /// Open-loop rates, as shares of the closed loop's throughput.
 const PACED_SHARES: [f64; 3] = [0.25, 0.5, 0.75];
-/// One call in this many is a like (then the next call checks it shows).
+/// One call in this many is a like (then the next call checks it shows), unless
+/// `RECS_LOAD_LIKE_EVERY` says otherwise (0: no likes, reads alone).
 const LIKE_EVERY: usize = 20;
+
+fn like_every() -> usize {
+    std::env::var("RECS_LOAD_LIKE_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(LIKE_EVERY)
+}
 
 struct Connection {
     sender: http1::SendRequest<Full<Bytes>>,
@@ -92,17 +101,24 @@ fn for_you() -> serde_json::Value {
         "price_min": null, "price_max": null}})
 }
 
+/// The product ids of a recommendation row. Only the ids are read into memory (the
+/// rest of each card is skipped), to keep the load generator's share of the two cores
+/// small.
 fn ids(body: &Bytes) -> Vec<i64> {
-    let value: serde_json::Value = serde_json::from_slice(body).expect("JSON");
-    value["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["product"]["id"].as_i64())
-                .collect()
-        })
-        .unwrap_or_default()
+    #[derive(serde::Deserialize)]
+    struct Row {
+        items: Vec<Card>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Card {
+        product: Product,
+    }
+    #[derive(serde::Deserialize)]
+    struct Product {
+        id: i64,
+    }
+    let row: Row = serde_json::from_slice(body).expect("a recommendation row");
+    row.items.into_iter().map(|c| c.product.id).collect()
 }
 
 #[derive(Default)]
@@ -138,6 +154,7 @@ async fn round(
             let period = Duration::from_secs_f64(count as f64 / rate);
             (period, started + period.mul_f64(n as f64 / count as f64))
         });
+        let like_every = like_every();
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut last: Vec<i64> = Vec::new();
@@ -152,7 +169,7 @@ async fn round(
                     }
                     *at += period;
                 }
-                if calls.is_multiple_of(LIKE_EVERY) && last.len() > 3 {
+                if like_every > 0 && calls.is_multiple_of(like_every) && last.len() > 3 {
                     // Like something from the list just shown, then check at once.
                     let liked = last[3];
                     let sent = match (due, schedule) {
@@ -237,10 +254,14 @@ fn report(label: &str, tally: &mut Tally, seconds: f64) -> (f64, f64, f64) {
     let l = &tally.latencies_ms;
     let (p50, p90, p99) = (quantile(l, 0.5), quantile(l, 0.9), quantile(l, 0.99));
     let rps = l.len() as f64 / seconds;
+    // Little's law: the connections busy with a like call at any moment, on average
+    // (the rest are asking for recommendations or between calls).
+    let in_likes = likes.iter().sum::<f64>() / 1e3 / seconds;
     println!(
         "{label}: {:>6} calls, {rps:>7.0}/s, p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms, \
          max {:.2} ms, failed {}, likes reflected by the next call {}/{} \
-         (like calls p50 {:.2} ms, p99 {:.2} ms)",
+         (like calls p50 {:.2} ms, p99 {:.2} ms; {in_likes:.1} connections in a like call \
+         on average)",
         l.len(),
         l.last().copied().unwrap_or(f64::NAN),
         tally.failures,

@@ -3,6 +3,7 @@
 //! served to them lately (for attributing clicks to the variant that served them).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use curio::strategy::Rules;
 use curio::InteractionKind;
@@ -45,11 +46,22 @@ pub struct Served {
     /// The product.
     pub product_id: i64,
     /// The surface.
-    pub surface: String,
+    pub surface: Arc<str>,
     /// The variant.
-    pub variant: String,
+    pub variant: Arc<str>,
     /// The request (one list).
-    pub request_id: String,
+    pub request_id: Arc<str>,
+}
+
+/// What the shopper has turned down, as of one state: products disliked (their latest
+/// like/dislike is a dislike, or their latest rating is 1-2 stars) and products hidden
+/// ("not interested", not liked or put in the cart since). Both sorted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Refusals {
+    /// Disliked products.
+    pub disliked: Vec<i64>,
+    /// Hidden products.
+    pub hidden: Vec<i64>,
 }
 
 /// How much an engagement with a served item is worth to its variant, per list: the
@@ -73,7 +85,7 @@ pub struct LiveShopper {
     events: VecDeque<LiveEvent>,
     interests: Vec<i64>,
     served: VecDeque<Served>,
-    credited: HashMap<String, f64>,
+    credited: HashMap<Arc<str>, f64>,
     /// Bumped on every change (cache keys use it).
     pub version: u64,
 }
@@ -145,13 +157,23 @@ impl LiveShopper {
     /// act through exclusions and demotion instead (a negative weight is not something
     /// every model can take).
     pub fn history(&self, catalog: &Catalog, rules: &Rules) -> Vec<(u32, f32)> {
+        self.history_with(catalog, rules, &self.refusals())
+    }
+
+    /// [`history`](Self::history) with the refusals already known.
+    pub fn history_with(
+        &self,
+        catalog: &Catalog,
+        rules: &Rules,
+        refusals: &Refusals,
+    ) -> Vec<(u32, f32)> {
         let Some(newest) = self.events.iter().map(|e| e.at_ms).max() else {
             return Vec::new();
         };
         let half_life_ms = f64::from(rules.half_life_days) * 86_400_000.0;
         let session_ms = i64::from(rules.session_minutes) * 60_000;
         // A hidden product is no seed either, whatever else the shopper did with it.
-        let hidden = self.not_interested();
+        let hidden = &refusals.hidden;
         let mut sums: HashMap<u32, f32> = HashMap::new();
         for e in &self.events {
             if hidden.binary_search(&e.product_id).is_ok() {
@@ -181,8 +203,13 @@ impl LiveShopper {
     /// Products never to show: bought (see "buy again" instead), disliked now, or hidden
     /// ("not interested").
     pub fn excluded(&self) -> HashSet<i64> {
-        let mut out: HashSet<i64> = self.disliked().into_iter().collect();
-        out.extend(self.not_interested());
+        self.excluded_with(&self.refusals())
+    }
+
+    /// [`excluded`](Self::excluded) with the refusals already known.
+    pub fn excluded_with(&self, refusals: &Refusals) -> HashSet<i64> {
+        let mut out: HashSet<i64> = refusals.disliked.iter().copied().collect();
+        out.extend(&refusals.hidden);
         out.extend(
             self.events
                 .iter()
@@ -196,64 +223,60 @@ impl LiveShopper {
     /// since. Unlike [`disliked`](Self::disliked) ones, their near-duplicates are not
     /// pushed down: hiding one product says little about the rest.
     pub fn not_interested(&self) -> Vec<i64> {
-        let mut latest: HashMap<i64, bool> = HashMap::new();
-        for e in &self.events {
-            match e.kind {
-                InteractionKind::NotInterested => {
-                    latest.insert(e.product_id, true);
-                }
-                InteractionKind::Like | InteractionKind::AddToCart => {
-                    latest.insert(e.product_id, false);
-                }
-                _ => {}
-            }
-        }
-        let mut out: Vec<i64> = latest
-            .into_iter()
-            .filter(|(_, h)| *h)
-            .map(|(p, _)| p)
-            .collect();
-        out.sort_unstable();
-        out
+        self.refusals().hidden
     }
 
     /// Products whose latest like/dislike is a dislike, or rated 1-2 stars last.
     pub fn disliked(&self) -> Vec<i64> {
-        let mut latest: HashMap<i64, bool> = HashMap::new();
+        self.refusals().disliked
+    }
+
+    /// Disliked and hidden products, in one pass over the events: per product, the
+    /// latest event that sets or clears each flag decides it.
+    pub fn refusals(&self) -> Refusals {
+        // Per product: (disliked, hidden), each `None` until an event speaks to it.
+        let mut latest: HashMap<i64, (Option<bool>, Option<bool>)> = HashMap::new();
         for e in &self.events {
-            match e.kind {
-                InteractionKind::Dislike => {
-                    latest.insert(e.product_id, true);
-                }
-                InteractionKind::Like => {
-                    latest.insert(e.product_id, false);
-                }
-                InteractionKind::Rating => {
-                    latest.insert(e.product_id, e.value.is_some_and(|s| s < 2.5));
-                }
-                _ => {}
+            let (disliked, hidden) = match e.kind {
+                InteractionKind::Dislike => (Some(true), None),
+                InteractionKind::Like => (Some(false), Some(false)),
+                InteractionKind::Rating => (Some(e.value.is_some_and(|s| s < 2.5)), None),
+                InteractionKind::NotInterested => (None, Some(true)),
+                InteractionKind::AddToCart => (None, Some(false)),
+                _ => continue,
+            };
+            let entry = latest.entry(e.product_id).or_default();
+            entry.0 = disliked.or(entry.0);
+            entry.1 = hidden.or(entry.1);
+        }
+        let mut out = Refusals::default();
+        for (product, (disliked, hidden)) in latest {
+            if disliked == Some(true) {
+                out.disliked.push(product);
+            }
+            if hidden == Some(true) {
+                out.hidden.push(product);
             }
         }
-        let mut out: Vec<i64> = latest
-            .into_iter()
-            .filter(|(_, d)| *d)
-            .map(|(p, _)| p)
-            .collect();
-        out.sort_unstable();
+        out.disliked.sort_unstable();
+        out.hidden.sort_unstable();
         out
     }
 
     /// The product the shopper showed the strongest recent liking for: the latest like,
     /// 4-5 star rating, purchase or add to cart, with that event's kind.
     pub fn anchor(&self) -> Option<(i64, InteractionKind)> {
-        let disliked = self.disliked();
-        let hidden = self.not_interested();
+        self.anchor_with(&self.refusals())
+    }
+
+    /// [`anchor`](Self::anchor) with the refusals already known.
+    pub fn anchor_with(&self, refusals: &Refusals) -> Option<(i64, InteractionKind)> {
         self.events
             .iter()
             .rev()
             .find(|e| {
-                !disliked.contains(&e.product_id)
-                    && hidden.binary_search(&e.product_id).is_err()
+                refusals.disliked.binary_search(&e.product_id).is_err()
+                    && refusals.hidden.binary_search(&e.product_id).is_err()
                     && match e.kind {
                         InteractionKind::Like
                         | InteractionKind::Purchase
@@ -330,7 +353,7 @@ impl LiveShopper {
             .iter()
             .rev()
             .find(|s| s.product_id == product_id)
-            .map(|s| (s.surface.as_str(), s.variant.as_str()))
+            .map(|s| (&*s.surface, &*s.variant))
     }
 
     /// The reward an engagement with `product_id` earns the list that last served it:
@@ -363,7 +386,7 @@ impl LiveShopper {
             let keep = served.request_id.clone();
             self.credited.retain(|k, _| *k == keep);
         }
-        Some((served.surface, served.variant, gain))
+        Some((served.surface.to_string(), served.variant.to_string(), gain))
     }
 }
 
@@ -418,6 +441,40 @@ mod tests {
         assert_eq!(live.anchor(), Some((7, InteractionKind::AddToCart)));
         live.push(event(7, InteractionKind::NotInterested, None, 6));
         assert_eq!(live.anchor(), Some((6, InteractionKind::Like)));
+    }
+
+    #[test]
+    fn refusals_take_each_products_latest_word_on_each_flag() {
+        use InteractionKind::*;
+        let mut live = LiveShopper::default();
+        for (t, (product, kind, value)) in [
+            (1, Dislike, None),
+            (1, AddToCart, None), // a cart add lifts a hide, not a dislike
+            (2, NotInterested, None),
+            (2, Dislike, None), // hidden and disliked
+            (3, NotInterested, None),
+            (3, Rating, Some(5.0)), // a rating lifts no hide
+            (4, Rating, Some(1.0)),
+            (5, Dislike, None),
+            (5, Like, None), // a like lifts both
+            (6, NotInterested, None),
+            (6, Like, None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            live.push(event(product, kind, value, t as i64));
+        }
+        let refusals = live.refusals();
+        assert_eq!(refusals.disliked, vec![1, 2, 4]);
+        assert_eq!(refusals.hidden, vec![2, 3]);
+        assert_eq!(live.disliked(), refusals.disliked);
+        assert_eq!(live.not_interested(), refusals.hidden);
+        let excluded = live.excluded_with(&refusals);
+        assert_eq!(excluded, live.excluded());
+        assert!([1, 2, 3, 4].iter().all(|p| excluded.contains(p)));
+        assert!(!excluded.contains(&5) && !excluded.contains(&6));
+        assert_eq!(live.anchor_with(&refusals), Some((6, Like)));
     }
 
     #[test]

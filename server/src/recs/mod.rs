@@ -9,6 +9,7 @@
 mod explain;
 pub mod live;
 pub mod modelset;
+mod refresh;
 mod serve;
 
 use std::collections::{HashMap, HashSet};
@@ -637,12 +638,11 @@ impl RecService {
         // event's own request pays for it and their next list comes from memory.
         if let Some(before) = shown {
             let (this, set, slot) = (self.clone(), self.current(), slot.clone());
-            tokio::task::spawn_blocking(move || {
+            refresh::run(move || {
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 this.rescore_shown(&set, shopper, &mut slot, before);
             })
-            .await
-            .map_err(|e| Error::Command(format!("re-scoring lists failed: {e}")))?;
+            .await?;
         }
         if engagements.iter().any(|(c, n)| c.is_some() || n.is_some()) {
             let mut book = self.bandit.lock().unwrap_or_else(PoisonError::into_inner);

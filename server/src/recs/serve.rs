@@ -70,9 +70,24 @@ struct Context {
     history: Vec<(u32, f32)>,
     seen: HashSet<i64>,
     excluded: HashSet<i64>,
+    /// Sorted.
     disliked: Vec<i64>,
     anchor: Option<(i64, InteractionKind)>,
     version: u64,
+}
+
+impl Context {
+    /// Nothing known: for a list that comes whole from the cache.
+    fn empty(version: u64) -> Self {
+        Self {
+            history: Vec::new(),
+            seen: HashSet::new(),
+            excluded: HashSet::new(),
+            disliked: Vec::new(),
+            anchor: None,
+            version,
+        }
+    }
 }
 
 impl RecService {
@@ -218,24 +233,11 @@ impl RecService {
         let rules = &self.strategy.rules;
         let empty = LiveShopper::default();
         let live = slot.as_ref().map_or(&empty, |s| &s.live);
-        let mut context = Context {
-            history: live.history(&set.catalog, rules),
-            seen: live.seen(),
-            excluded: live.excluded(),
-            disliked: live.disliked(),
-            anchor: live.anchor(),
-            version: live.version,
-        };
-        // A new shopper who chose categories at onboarding: the best of those
-        // categories stand in for a history.
-        if context.history.is_empty() && !live.interests().is_empty() {
-            context.history = self.interest_history(set, live.interests());
-        }
-
+        let version = live.version;
         let kept = slot
             .as_ref()
             .and_then(|s| s.variants.get(name))
-            .and_then(|(version, variant)| (*version == context.version).then(|| variant.clone()));
+            .and_then(|(v, variant)| (*v == version).then(|| variant.clone()));
         let mut drawn = None;
         let variant = match kept.filter(|v| self.variant_ready(set, surface, v)) {
             Some(variant) => Some(variant),
@@ -245,6 +247,36 @@ impl RecService {
             }
         };
         let request_id = format!("r{:016x}", rand::thread_rng().gen::<u64>());
+        // A personal list already scored for this state, variant and model version is
+        // served as it is: nothing about the shopper needs working out again.
+        let cached = match (surface.source, &variant, slot.as_ref()) {
+            (Source::Personal, Some(variant), Some(slot)) => slot
+                .cache
+                .get(&cache_key(name, variant, request))
+                .filter(|list| list.live_version == version && list.set_version == set.version)
+                .map(|list| list.items.clone()),
+            _ => None,
+        };
+        let context = match cached {
+            Some(_) => Context::empty(version),
+            None => {
+                let refusals = live.refusals();
+                let mut context = Context {
+                    history: live.history_with(&set.catalog, rules, &refusals),
+                    seen: live.seen(),
+                    excluded: live.excluded_with(&refusals),
+                    anchor: live.anchor_with(&refusals),
+                    disliked: refusals.disliked,
+                    version,
+                };
+                // A new shopper who chose categories at onboarding: the best of those
+                // categories stand in for a history.
+                if context.history.is_empty() && !live.interests().is_empty() {
+                    context.history = self.interest_history(set, live.interests());
+                }
+                context
+            }
+        };
         let mut list = RecList {
             requested: request.surface.clone(),
             surface: name.to_string(),
@@ -286,21 +318,12 @@ impl RecService {
                 let Some(variant) = &variant else {
                     return list;
                 };
-                if context.history.is_empty() {
-                    return list;
-                }
-                let models = &self.variant_models(surface, variant);
-                let key = cache_key(name, variant, request);
-                let cached = slot
-                    .as_ref()
-                    .and_then(|s| s.cache.get(&key))
-                    .and_then(|list| {
-                        (list.live_version == context.version && list.set_version == set.version)
-                            .then(|| list.items.clone())
-                    });
                 match cached {
                     Some(items) => items.as_ref().clone(),
+                    None if context.history.is_empty() => return list,
                     None => {
+                        let models = &self.variant_models(surface, variant);
+                        let key = cache_key(name, variant, request);
                         let ranked = self.personal(set, models, &context, &allowed);
                         let chosen = self.diversify(set, surface, &ranked);
                         let picked: Vec<u32> = chosen.iter().map(|&(item, _)| item).collect();
@@ -487,10 +510,15 @@ impl RecService {
         }
         if record && !list.items.is_empty() {
             if let Some(slot) = slot.as_mut() {
+                let (surface, variant, request_id): (Arc<str>, Arc<str>, Arc<str>) = (
+                    name.into(),
+                    list.variant.as_str().into(),
+                    request_id.as_str().into(),
+                );
                 slot.live.remember_served(list.items.iter().map(|i| Served {
                     product_id: i.product_id,
-                    surface: name.to_string(),
-                    variant: list.variant.clone(),
+                    surface: surface.clone(),
+                    variant: variant.clone(),
                     request_id: request_id.clone(),
                 }));
             }

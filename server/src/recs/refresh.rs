@@ -1,0 +1,95 @@
+//! The pool that re-scores a shopper's lists after their event, at a lower CPU priority
+//! than the threads that answer requests.
+//!
+//! An event's own request pays for re-scoring the lists on the shopper's screen (about a
+//! millisecond of blending over the catalogue), so that their next list comes from
+//! memory. On a busy machine that work competes with every request served from memory
+//! (tens of microseconds each). Its threads run at a nicer priority (`NICENESS`), so
+//! the scheduler gives the cores to requests first and to re-scoring with what is left:
+//! a burst of events slows the events' own answers, not everyone's recommendations.
+
+use std::sync::OnceLock;
+
+use crate::error::Error;
+
+/// The re-scoring threads' nice value (0 is normal; 19 is the lowest priority).
+const NICENESS: i32 = 10;
+
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|n| format!("curio-rescore-{n}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "no re-scoring pool; re-scoring on a one-thread pool");
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("a one-thread pool")
+            })
+    })
+}
+
+/// Lowers the calling thread's priority (on Linux `setpriority` with `PRIO_PROCESS` and
+/// 0 acts on the calling thread alone). Best effort: a failure is logged and the thread
+/// runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority takes plain integers and touches no memory of ours.
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICENESS) };
+        if result != 0 {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "re-scoring thread keeps its normal priority"
+            );
+        }
+    }
+}
+
+/// Runs `work` on the re-scoring pool and waits for it without holding up the async
+/// worker.
+pub async fn run<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    pool().spawn(move || {
+        // A panic fails this task alone (rayon would abort the process). The receiver
+        // may be gone (the request was cancelled): the lists are still scored, and
+        // nothing waits for the answer.
+        if let Ok(answer) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            let _ = sender.send(answer);
+        }
+    });
+    receiver
+        .await
+        .map_err(|_| Error::Command("the re-scoring task failed".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn runs_work_at_a_lower_priority_and_answers() {
+        let (answer, nice) = super::run(|| {
+            #[cfg(target_os = "linux")]
+            // SAFETY: getpriority takes plain integers and touches no memory of ours.
+            let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+            #[cfg(not(target_os = "linux"))]
+            let nice = super::NICENESS;
+            (6 * 7, nice)
+        })
+        .await
+        .expect("the pool answers");
+        assert_eq!(answer, 42);
+        assert!(nice >= super::NICENESS, "nice {nice}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_fails_its_task_alone() {
+        let failed = super::run(|| -> u8 { panic!("planted") }).await;
+        assert!(failed.is_err());
+        assert_eq!(super::run(|| 1u8).await.expect("still serving"), 1);
+    }
+}
