@@ -474,13 +474,14 @@ impl RecService {
         };
         let params = self.params.clone();
         let attribute = self.strategy.rules.consumable_attribute.clone();
-        let (set, bytes) = tokio::task::spawn_blocking(move || {
+        // Below the priority of requests and of re-scoring after events: a retrain
+        // under load takes what they leave.
+        let (set, bytes) = refresh::train(move || {
             let set = ModelSet::train(&data, &models, &params, &attribute)?;
             let bytes = set.to_bytes()?;
             Ok::<_, String>((set, bytes))
         })
-        .await
-        .map_err(|e| Error::Command(format!("training task failed: {e}")))?
+        .await?
         .map_err(Error::Command)?;
 
         let current = self.current();

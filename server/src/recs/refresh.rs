@@ -1,5 +1,6 @@
-//! The pool that re-scores a shopper's lists after their event, at a lower CPU priority
-//! than the threads that answer requests.
+//! The pools for work that must not hold up requests: re-scoring a shopper's lists
+//! after their event, and retraining the models, each at a lower CPU priority than the
+//! threads that answer requests (and training lower still).
 //!
 //! An event's own request pays for re-scoring the lists on the shopper's screen (about a
 //! millisecond of blending over the catalogue), so that their next list comes from
@@ -7,6 +8,8 @@
 //! (tens of microseconds each). Its threads run at a nicer priority (`NICENESS`), so
 //! the scheduler gives the cores to requests first and to re-scoring with what is left:
 //! a burst of events slows the events' own answers, not everyone's recommendations.
+//! Training in the background runs nicer still (`TRAINING_NICENESS`), so a retrain takes
+//! what requests and events leave; on an idle machine (the first start) nice costs nothing.
 
 use std::sync::OnceLock;
 
@@ -14,34 +17,45 @@ use crate::error::Error;
 
 /// The re-scoring threads' nice value (0 is normal; 19 is the lowest priority).
 const NICENESS: i32 = 10;
+/// The training threads' nice value.
+const TRAINING_NICENESS: i32 = 15;
 
-fn pool() -> &'static rayon::ThreadPool {
+/// A pool of one thread per core at `niceness`. Rayon work started inside it (a model's
+/// parallel fit) stays inside it, at the same priority.
+fn pool_at(name: &'static str, niceness: i32) -> rayon::ThreadPool {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(move |n| format!("curio-{name}-{n}"))
+        .start_handler(move |_| lower_priority(niceness))
+        .build()
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, name, "no pool of its own; using a one-thread pool");
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .expect("a one-thread pool")
+        })
+}
+
+fn rescoring() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|n| format!("curio-rescore-{n}"))
-            .start_handler(|_| lower_priority())
-            .build()
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, "no re-scoring pool; re-scoring on a one-thread pool");
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .build()
-                    .expect("a one-thread pool")
-            })
-    })
+    POOL.get_or_init(|| pool_at("rescore", NICENESS))
+}
+
+fn training() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| pool_at("train", TRAINING_NICENESS))
 }
 
 /// Lowers the calling thread's priority (on Linux `setpriority` with `PRIO_PROCESS` and
 /// 0 acts on the calling thread alone). Best effort: a failure is logged and the thread
 /// runs at normal priority.
-fn lower_priority() {
+fn lower_priority(niceness: i32) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: setpriority takes plain integers and touches no memory of ours.
-        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICENESS) };
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, niceness) };
         if result != 0 {
             tracing::warn!(
                 error = %std::io::Error::last_os_error(),
@@ -54,8 +68,23 @@ fn lower_priority() {
 /// Runs `work` on the re-scoring pool and waits for it without holding up the async
 /// worker.
 pub async fn run<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
+    on(rescoring(), "re-scoring", work).await
+}
+
+/// Runs `work` (a training run) on the training pool and waits for it.
+pub async fn train<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, Error> {
+    on(training(), "training", work).await
+}
+
+async fn on<R: Send + 'static>(
+    pool: &'static rayon::ThreadPool,
+    what: &'static str,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, Error> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    pool().spawn(move || {
+    pool.spawn(move || {
         // A panic fails this task alone (rayon would abort the process). The receiver
         // may be gone (the request was cancelled): the lists are still scored, and
         // nothing waits for the answer.
@@ -65,7 +94,7 @@ pub async fn run<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -
     });
     receiver
         .await
-        .map_err(|_| Error::Command("the re-scoring task failed".into()))
+        .map_err(|_| Error::Command(format!("the {what} task failed")))
 }
 
 #[cfg(test)]
@@ -84,6 +113,17 @@ mod tests {
         .expect("the pool answers");
         assert_eq!(answer, 42);
         assert!(nice >= super::NICENESS, "nice {nice}");
+        let nice = super::train(|| {
+            #[cfg(target_os = "linux")]
+            // SAFETY: getpriority takes plain integers and touches no memory of ours.
+            let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+            #[cfg(not(target_os = "linux"))]
+            let nice = super::TRAINING_NICENESS;
+            nice
+        })
+        .await
+        .expect("the pool answers");
+        assert!(nice >= super::TRAINING_NICENESS, "nice {nice}");
     }
 
     #[tokio::test]
