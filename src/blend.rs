@@ -777,6 +777,8 @@ impl Blend {
         data: &Dataset,
         progress: crate::neural::Progress<'_>,
     ) -> Result<(), EngineError> {
+        // The members change: nothing memoised of the old ones may be read again.
+        self.id = fresh_id();
         for member in &mut self.members {
             let name = member.name();
             member
@@ -801,8 +803,6 @@ impl Recommender for Blend {
         data: &Dataset,
         progress: crate::neural::Progress<'_>,
     ) -> Result<(), EngineError> {
-        // The members change: nothing memoised for the old ones may be read again.
-        self.id = fresh_id();
         if self.members.is_empty() {
             return Err(EngineError::Data(
                 "the blender needs at least one member model".into(),

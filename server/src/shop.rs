@@ -206,8 +206,29 @@ impl ShopService {
         Ok(())
     }
 
+    /// What the product page shows of a shopper's opinion (like, stars) and the product's
+    /// star histogram.
+    async fn opinion_state(
+        &self,
+        product_id: i64,
+        (liked, stars): (Option<bool>, Option<i32>),
+    ) -> Result<OpinionState, AppError> {
+        Ok(OpinionState {
+            opinion: liked,
+            stars: stars.map(|s| s.clamp(1, 5) as u8),
+            histogram: self.store.histogram(product_id).await?,
+        })
+    }
+
+    /// Whether the product exists, from the card cache when its card is there (at most
+    /// [`CARD_TTL`] old: a product removed by an import on another node may still count
+    /// for that long, and the write that follows then fails on its foreign key).
     async fn product_id_exists(&self, product_id: i64) -> Result<bool, Error> {
-        Ok(!self.store.cards(&[product_id]).await?.is_empty())
+        Ok(!self
+            .rec_cards
+            .get(&self.store, &[product_id])
+            .await?
+            .is_empty())
     }
 
     async fn cart_view(&self, shopper: Option<i64>) -> Result<CartView, Error> {
@@ -583,11 +604,14 @@ impl Shop for ShopService {
                     (false, InteractionKind::Dislike)
                 };
                 let event = NewEvent::on(shopper, product_id, kind, &surface);
-                self.store
+                let opinion = self
+                    .store
                     .set_liked(shopper, product_id, Some(liked), Some(&event))
                     .await?;
                 self.search.bump_popularity(product_id);
                 self.observe(&event).await;
+                // The opinion as just written: no second read.
+                return self.opinion_state(product_id, opinion).await;
             }
             Feedback::NotInterested => {
                 // Hides the product from this shopper's lists; no opinion is set, so the
@@ -621,12 +645,8 @@ impl Shop for ShopService {
                 self.observe(&event).await;
             }
         }
-        let (liked, stars) = self.store.opinion(shopper, product_id).await?;
-        Ok(OpinionState {
-            opinion: liked,
-            stars: stars.map(|s| s.clamp(1, 5) as u8),
-            histogram: self.store.histogram(product_id).await?,
-        })
+        let opinion = self.store.opinion(shopper, product_id).await?;
+        self.opinion_state(product_id, opinion).await
     }
 
     async fn cart(&self, session: &Session) -> Result<CartView, AppError> {

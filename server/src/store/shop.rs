@@ -449,35 +449,39 @@ impl Store {
         Ok(row.unwrap_or((None, None)))
     }
 
-    /// Sets like (true), dislike (false) or neither, recording `event` with it.
+    /// Sets like (true), dislike (false) or neither, recording `event` with it; returns
+    /// the shopper's opinion of the product as written (like, stars), as
+    /// [`opinion`](Self::opinion) would read it.
     pub async fn set_liked(
         &self,
         shopper_id: i64,
         product_id: i64,
         liked: Option<bool>,
         event: Option<&NewEvent>,
-    ) -> Result<(), Error> {
+    ) -> Result<(Option<bool>, Option<i32>), Error> {
         let now = crate::sessions::unix_secs();
-        on_db!(self.database(), pool => {
+        let opinion: (Option<bool>, Option<i32>) = on_db!(self.database(), pool => {
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
-            sqlx::query(
+            let opinion = sqlx::query_as(
                 "insert into opinion (shopper_id, product_id, liked, updated_at) \
                  values ($1, $2, $3, $4) on conflict (shopper_id, product_id) do update set \
-                 liked = excluded.liked, updated_at = excluded.updated_at",
+                 liked = excluded.liked, updated_at = excluded.updated_at \
+                 returning liked, stars",
             )
             .bind(shopper_id)
             .bind(product_id)
             .bind(liked)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
             if let Some(event) = event {
                 insert_event!(tx, event);
             }
             tx.commit().await?;
+            opinion
         });
-        Ok(())
+        Ok(opinion)
     }
 
     /// Sets the shopper's stars (1..=5), moves the histogram and records `event`; returns
