@@ -22,8 +22,14 @@ const TRAINING_NICENESS: i32 = 15;
 
 /// A pool of one thread per core at `niceness`. Rayon work started inside it (a model's
 /// parallel fit) stays inside it, at the same priority.
+/// As many threads as rayon's global pool would have (`RAYON_NUM_THREADS`, else one per
+/// core): a model whose fit depends on the thread count trains as it would there.
 fn pool_at(name: &'static str, niceness: i32) -> rayon::ThreadPool {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(move |n| format!("curio-{name}-{n}"))
@@ -33,6 +39,7 @@ fn pool_at(name: &'static str, niceness: i32) -> rayon::ThreadPool {
             tracing::warn!(%error, name, "no pool of its own; using a one-thread pool");
             rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
+                .start_handler(move |_| lower_priority(niceness))
                 .build()
                 .expect("a one-thread pool")
         })
@@ -66,7 +73,8 @@ fn lower_priority(niceness: i32) {
 }
 
 /// Runs `work` on the re-scoring pool and waits for it without holding up the async
-/// worker.
+/// worker. `work` must not use rayon itself: a pool thread waiting inside a parallel
+/// iterator may pick up another queued job, which could want a lock `work` holds.
 pub async fn run<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
     on(rescoring(), "re-scoring", work).await
 }

@@ -2,7 +2,7 @@
 //! (exclusions, filters, dislike demotion, diversity), and give every item a reason.
 
 use std::collections::HashSet;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, PoisonError, TryLockError};
 
 use curio::rerank::{cap_per_category, mmr};
 use curio::strategy::{Assignment, Source, Surface};
@@ -119,9 +119,14 @@ impl RecService {
             None => None,
         };
         let set = self.current();
-        let scoring = slot.as_ref().is_some_and(|slot| {
-            let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            !self.list_ready(&set, &slot, request)
+        let scoring = slot.as_ref().is_some_and(|slot| match slot.try_lock() {
+            Ok(slot) => !self.list_ready(&set, &slot, request),
+            Err(TryLockError::Poisoned(slot)) => {
+                !self.list_ready(&set, &slot.into_inner(), request)
+            }
+            // The slot is being scored again after an event, at low priority: wait for it
+            // on the blocking pool, never on an async worker that serves everyone.
+            Err(TryLockError::WouldBlock) => true,
         });
         if scoring {
             let (this, request) = (self.clone(), request.clone());
