@@ -342,6 +342,26 @@ async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
         // The other node picks it up.
         assert!(again.recs.pick_up_newer().await.unwrap());
         assert_eq!(again.recs.current().version, recs.current().version);
+
+        // A newest version this build cannot read (an older build's model format): the
+        // server still starts, and trains and publishes anew as on a first start.
+        let unreadable = store
+            .insert_model_version(&server::store::recs::NewModelVersion {
+                trained_events: 0,
+                trained_until: 0,
+                models: vec!["item-knn".into()],
+                metrics: Default::default(),
+                live: true,
+                origin: "train",
+                seconds: 0.0,
+                payload: Some(b"not a model set".to_vec()),
+                curves: Default::default(),
+            })
+            .await
+            .unwrap();
+        let upgraded = db.services().await;
+        let version = upgraded.recs.current().version.expect("trained anew");
+        assert!(version > unreadable, "{version} after {unreadable}");
         db.finish().await;
     }
 }

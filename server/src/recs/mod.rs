@@ -351,17 +351,27 @@ impl RecService {
         let started = Instant::now();
         if let Some((row, payload)) = store.latest_live_version().await? {
             let id = row.model_version_id;
-            let set = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
+            let loaded = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
                 .await
-                .map_err(|e| Error::Startup(format!("loading models: {e}")))?
-                .map_err(Error::Startup)?;
-            tracing::info!(
-                version = id,
-                models = ?set.model_names(),
-                secs = started.elapsed().as_secs_f64(),
-                "model version loaded"
-            );
-            service.set.store(Arc::new(set));
+                .map_err(|e| Error::Startup(format!("loading models: {e}")))?;
+            match loaded {
+                Ok(set) => {
+                    tracing::info!(
+                        version = id,
+                        models = ?set.model_names(),
+                        secs = started.elapsed().as_secs_f64(),
+                        "model version loaded"
+                    );
+                    service.set.store(Arc::new(set));
+                }
+                // Saved by a build whose model format this one no longer reads (an
+                // upgrade): serve as on a first start, which trains and publishes anew.
+                Err(error) => tracing::warn!(
+                    version = id,
+                    %error,
+                    "the newest model version cannot be read by this build; training anew"
+                ),
+            }
         }
         Ok(service)
     }
