@@ -139,16 +139,28 @@ impl Context {
                     .map(|f| {
                         // Each level as its path, as the content model's terms name them:
                         // "Accessories" under Cameras is not "Accessories" under Audio.
+                        // Tags (a film's genres) stand alone.
                         let mut path = String::new();
-                        f.categories
+                        let mut keys: Vec<String> = f
+                            .categories
                             .iter()
                             .map(|level| {
                                 if !path.is_empty() {
                                     path.push('>');
                                 }
                                 path.push_str(&level.trim().to_lowercase());
+                                path.clone()
+                            })
+                            .collect();
+                        keys.extend(
+                            f.tags
+                                .iter()
+                                .map(|tag| format!("tag:{}", tag.trim().to_lowercase())),
+                        );
+                        keys.into_iter()
+                            .map(|key| {
                                 let next = ids.len() as u32;
-                                *ids.entry(path.clone()).or_insert(next)
+                                *ids.entry(key).or_insert(next)
                             })
                             .collect()
                     })

@@ -75,8 +75,11 @@ pub struct ItemFeatures {
     pub title: String,
     /// Free text.
     pub description: String,
-    /// Category path, most general first (`Electronics > Cameras`), or genres.
+    /// Category path, most general first (`Electronics > Cameras`).
     pub categories: Vec<String>,
+    /// Unordered labels (a film's genres): each stands alone, unlike the levels of a path.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Brand, when known.
     pub brand: Option<String>,
     /// Price in minor units (cents), when known.

@@ -92,7 +92,7 @@ pub fn read_genres(reader: impl BufRead, source: &str) -> Result<Vec<String>, En
 }
 
 /// Reads `u.item` (`id|title|release|video release|url|` then one 0/1 flag per genre,
-/// Latin-1) into each item's features: the title, and the genres as categories.
+/// Latin-1) into each item's features: the title, and the genres as tags (unordered labels, not a category path).
 pub fn read_items(
     reader: impl BufRead,
     genres: &[String],
@@ -122,7 +122,7 @@ pub fn read_items(
                 fields[0]
             ))
         })?;
-        let categories = genres
+        let tags = genres
             .iter()
             .zip(&fields[5..])
             .filter(|(_, flag)| **flag == "1")
@@ -132,7 +132,7 @@ pub fn read_items(
             id,
             ItemFeatures {
                 title: fields[1].to_string(),
-                categories,
+                tags,
                 ..ItemFeatures::default()
             },
         ));
@@ -246,7 +246,7 @@ mod tests {
         .unwrap();
         assert_eq!(items[0].0, 242);
         assert_eq!(items[0].1.title, "Caf\u{e9} Noir (1996)", "Latin-1 decoded");
-        assert_eq!(items[0].1.categories, vec!["Action", "Comedy"]);
+        assert_eq!(items[0].1.tags, vec!["Action", "Comedy"]);
         let bad = read_items(b"x|T||||0|0|0\n".as_slice(), &genres, "u.item")
             .unwrap_err()
             .to_string();

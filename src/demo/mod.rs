@@ -168,6 +168,7 @@ impl DemoShop {
                 categories: p.category.clone(),
                 brand: p.brand.clone(),
                 price_minor: p.price_minor,
+                tags: Vec::new(),
             })
             .collect();
         data

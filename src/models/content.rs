@@ -89,6 +89,10 @@ pub(crate) fn terms(
         path.push_str(&level.trim().to_lowercase());
         *tf.entry(format!("cat:{path}")).or_default() += config.attribute_weight;
     }
+    for tag in &item.tags {
+        *tf.entry(format!("tag:{}", tag.trim().to_lowercase()))
+            .or_default() += config.attribute_weight;
+    }
     if let Some(brand) = &item.brand {
         *tf.entry(format!("brand:{}", brand.trim().to_lowercase()))
             .or_default() += config.attribute_weight;
@@ -273,6 +277,7 @@ mod tests {
             categories: categories.iter().map(|c| c.to_string()).collect(),
             brand: Some(brand.into()),
             price_minor: Some(price),
+            tags: Vec::new(),
         }
     }
 
@@ -329,6 +334,30 @@ mod tests {
             Content::from_bytes(&model.to_bytes().unwrap()).unwrap(),
             model
         );
+    }
+
+    #[test]
+    fn tags_stand_alone_unlike_the_levels_of_a_path() {
+        // Films: genres are tags. "Adventure" after "Action" is the same genre as
+        // "Adventure" alone; as path levels they would share nothing.
+        let film = |title: &str, genres: &[&str]| ItemFeatures {
+            title: title.into(),
+            tags: genres.iter().map(|g| g.to_string()).collect(),
+            ..ItemFeatures::default()
+        };
+        let mut data = Dataset::from_dense(1, 3, &[(0, 0, 1.0)]);
+        data.features = vec![
+            film("Raiders", &["Action", "Adventure"]),
+            film("Jungle", &["Adventure"]),
+            film("Wedding", &["Comedy"]),
+        ];
+        let mut model = Content::new(ContentConfig::default());
+        model.fit(&data).unwrap();
+        let mut scores = vec![0.0; 3];
+        model.score_history(&[(0, 1.0)], &mut scores);
+        assert!(scores[1] > 0.0, "{scores:?}");
+        assert_eq!(scores[2], 0.0, "{scores:?}");
+        assert_eq!(model.shared_terms(0, 1), vec!["tag:adventure"]);
     }
 
     #[test]

@@ -353,6 +353,7 @@ fn dataset(catalog: &Catalog, products: &[TrainingProduct], events: &[LogEvent])
                 .unwrap_or_default(),
             brand: p.brand.clone(),
             price_minor: p.price_minor,
+            tags: Vec::new(),
         })
         .collect();
     data
