@@ -1,5 +1,5 @@
 //! Content-based recommendations: TF-IDF vectors of each product's title, description,
-//! brand, category path and price band; a shopper's profile is the weighted sum of their
+//! brand, category path, tags and price band; a shopper's profile is the weighted sum of their
 //! history's vectors, and items are scored by their dot product with it. Needs no
 //! interactions at all for an item, so new products are recommendable at once.
 
@@ -18,7 +18,7 @@ use crate::topk::top_k;
 pub struct ContentConfig {
     /// Weight of a title word against a description word.
     pub title_weight: f32,
-    /// Weight of each category level, brand and price band token.
+    /// Weight of each category level, tag, brand and price band token.
     pub attribute_weight: f32,
     /// Price bands (quantiles over the catalogue's prices).
     pub price_bands: usize,

@@ -2,7 +2,7 @@
 //! nobody has touched yet still gets a useful embedding.
 //!
 //! - Item tower: the weighted sum of the item's content-token embeddings (title and
-//!   description words, each level of its category path, brand, price band; TF-IDF
+//!   description words, each level of its category path, tags, brand, price band; TF-IDF
 //!   weights, unit length) plus its id embedding, through a linear map, L2-normalised;
 //!   and a scalar prior from the same input (lets features predict popularity). The id
 //!   embedding is dropped at random during training (`id_dropout`) and always for items
@@ -17,7 +17,8 @@
 //!   learned weight (one set for items scored with their id, one for items without), for
 //!   what the embeddings blur.
 //! - Loss: sampled softmax over the batch's positives plus `negatives` items drawn
-//!   uniformly from those with training interactions, at temperature `temperature`, with
+//!   uniformly (items without training interactions at `unseen_negatives` times their
+//!   share), at temperature `temperature`, with
 //!   the logQ correction for how often each candidate is drawn (Yi et al. 2019; mixed
 //!   negatives, Yang et al. 2020). Candidates the row's user already has in training
 //!   (accidental hits) are masked out.
@@ -56,7 +57,7 @@ pub struct TwoTowerConfig {
     pub dims: usize,
     /// Softmax temperature over cosine similarities.
     pub temperature: f32,
-    /// Uniformly sampled negatives per batch, besides the batch's own positives.
+    /// Negatives drawn per batch (see `unseen_negatives`), besides the batch's own positives.
     pub negatives: usize,
     /// Chance of dropping an id embedding during training.
     pub id_dropout: f32,
@@ -144,7 +145,7 @@ pub const FIELDS: [&str; 4] = ["text", "category", "brand", "price"];
 
 /// The wide term's matches, each with its own learned weight: one per field (each
 /// field's part of the profile and of the item at unit length), then the whole vectors'
-/// cosine, which is the content model's score. The per-field matches weigh fields
+/// cosine, which is the content model's score (up to its smoothed IDF). The per-field matches weigh fields
 /// apart; the whole match keeps the content model's balance between them (a film with
 /// many genres weighs each genre less), which ranks products nobody has touched best.
 pub const MATCHES: [&str; 5] = ["text", "category", "brand", "price", "content"];
@@ -700,9 +701,9 @@ impl TwoTower {
                     .into(),
             ));
         }
-        if config.unseen_negatives.is_nan() || config.unseen_negatives < 0.0 {
+        if !config.unseen_negatives.is_finite() || config.unseen_negatives < 0.0 {
             return Err(EngineError::Data(format!(
-                "two-tower unseen_negatives must be 0 or more, not {}",
+                "two-tower unseen_negatives must be a finite number, 0 or more, not {}",
                 config.unseen_negatives
             )));
         }

@@ -353,10 +353,27 @@ fn dataset(catalog: &Catalog, products: &[TrainingProduct], events: &[LogEvent])
                 .unwrap_or_default(),
             brand: p.brand.clone(),
             price_minor: p.price_minor,
-            tags: Vec::new(),
+            tags: tags(&p.attributes),
         })
         .collect();
     data
+}
+
+/// The attributes that hold unordered labels, comma-separated: the MovieLens importer's
+/// `genres`, or any import's `tags`.
+const TAG_ATTRIBUTES: [&str; 2] = ["genres", "tags"];
+
+/// A product's tags, from its attributes (a JSON object; anything else has none).
+fn tags(attributes: &str) -> Vec<String> {
+    let attributes: BTreeMap<String, String> = serde_json::from_str(attributes).unwrap_or_default();
+    TAG_ATTRIBUTES
+        .iter()
+        .filter_map(|name| attributes.get(*name))
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Purchases grouped into baskets (an order, or a shopper's day), as item indices.
@@ -374,4 +391,19 @@ fn baskets(catalog: &Catalog, events: &[LogEvent], keys: &[BasketKey]) -> Vec<Ve
     let mut baskets: Vec<Vec<u32>> = grouped.into_values().collect();
     baskets.sort();
     baskets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tags;
+
+    #[test]
+    fn tags_come_from_the_genres_and_tags_attributes() {
+        assert_eq!(
+            tags(r#"{"genres":"Action,Adventure","year":"1995","tags":" cult , "}"#),
+            vec!["Action", "Adventure", "cult"]
+        );
+        assert!(tags("{}").is_empty());
+        assert!(tags("not json").is_empty());
+    }
 }
