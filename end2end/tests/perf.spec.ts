@@ -115,6 +115,10 @@ test('home page: first paint, time to interactive, JS + WASM transferred', async
   expect(assets.filter((u) => /\/(split_|chunk_)[^/]*\.wasm/.test(u))).toEqual([]);
   expect(local.fcp).toBeGreaterThan(0);
   expect(local.tti).toBeGreaterThanOrEqual(local.fcp);
-  expect(slow.tti).toBeGreaterThan(local.tti);
+  // The emulated link is in effect: the JS + WASM alone take this long to arrive over it,
+  // after at least one round trip. (Not `slow > local`: on a slow, busy CPU, hydration
+  // dominates both and their medians can come out either way.)
+  const transferMs = ((slow.received * 8) / (link.downMbps * 1e6)) * 1000;
+  expect(slow.tti).toBeGreaterThan(transferMs + link.latencyMs);
   expect(gzip).toBeGreaterThan(0);
 });
