@@ -10,6 +10,7 @@
 //! `cargo bench -p server --bench recs_load` (release). The load generator shares the
 //! machine's cores with the server, so the figures are the pair's, not the server's alone.
 //! `RECS_LOAD_LIKE_EVERY=N` makes one call in N a like (default 20; 0: reads alone).
+//! `RECS_LOAD_STEADY_ONLY=1` stops after the closed-loop rounds (for quick A/B runs).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -374,6 +375,9 @@ async fn run() {
     steady.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (p50, p99, rps) = steady[ROUNDS / 2];
     println!("steady, median round by p99: p50 {p50:.2} ms, p99 {p99:.2} ms, {rps:.0}/s");
+    if std::env::var("RECS_LOAD_STEADY_ONLY").is_ok() {
+        return;
+    }
 
     // The same 64 connections at set rates below saturation: the latency a shopper sees
     // when the server is busy but keeping up.

@@ -21,6 +21,9 @@ pub enum Database {
     Postgres(PgPool),
 }
 
+/// Connections of each SQLite reader pool (see [`Database::readers`]).
+const READER_CONNECTIONS: u32 = 4;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -81,6 +84,32 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(|e| Error::Startup(format!("cannot open the SQLite database: {e}")))
+    }
+
+    /// A handle for the reads on every request's path (session, cart, cards).
+    ///
+    /// On SQLite, a pool of its own on the same file: its connections never wait behind
+    /// the writers, which hold the main pool's connections while they queue for the
+    /// single write lock (a burst of feedback can hold all of them for tens of
+    /// milliseconds). WAL mode lets these readers run beside a writer, and a read sees
+    /// every write committed before it began. On PostgreSQL, the same pool: readers
+    /// never wait for writers' locks there.
+    pub fn readers(&self) -> Database {
+        match self {
+            Database::Sqlite(pool) => {
+                // A smaller page cache than the writers': these reads touch a few
+                // small indexes.
+                let options = (*pool.connect_options())
+                    .clone()
+                    .pragma("cache_size", "-8192");
+                Database::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(READER_CONNECTIONS)
+                        .connect_lazy_with(options),
+                )
+            }
+            Database::Postgres(pool) => Database::Postgres(pool.clone()),
+        }
     }
 
     /// Applies the migrations of this database kind.

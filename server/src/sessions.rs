@@ -79,8 +79,9 @@ pub struct SessionBackend {
 
 #[derive(Debug, Clone)]
 enum SessionDb {
-    /// Sessions in the SQLite file (table `tower_sessions`).
-    Sqlite(SqliteStore, SqlitePool),
+    /// Sessions in the SQLite file (table `tower_sessions`): the store on the main pool,
+    /// that pool, and the store on the reader pool that loads sessions.
+    Sqlite(SqliteStore, SqlitePool, SqliteStore),
     /// Sessions in PostgreSQL (table `tower_sessions.session`).
     Postgres(PostgresStore, PgPool),
 }
@@ -96,14 +97,21 @@ impl SessionBackend {
     pub async fn open_with_ttl(db: &Database, ttl: Duration) -> Result<Self, Error> {
         let db = match db {
             Database::Sqlite(pool) => {
-                SessionDb::Sqlite(SqliteStore::new(pool.clone()), pool.clone())
+                let Database::Sqlite(readers) = db.readers() else {
+                    unreachable!("the readers of SQLite are SQLite")
+                };
+                SessionDb::Sqlite(
+                    SqliteStore::new(pool.clone()),
+                    pool.clone(),
+                    SqliteStore::new(readers),
+                )
             }
             Database::Postgres(pool) => {
                 SessionDb::Postgres(PostgresStore::new(pool.clone()), pool.clone())
             }
         };
         let migrated = match &db {
-            SessionDb::Sqlite(store, _) => store.migrate().await,
+            SessionDb::Sqlite(store, _, _) => store.migrate().await,
             SessionDb::Postgres(store, _) => store.migrate().await,
         };
         migrated.map_err(|e| Error::Startup(format!("session table migration failed: {e}")))?;
@@ -119,7 +127,7 @@ impl SessionBackend {
         loop {
             interval.tick().await;
             let result = match &self.db {
-                SessionDb::Sqlite(store, _) => store.delete_expired().await,
+                SessionDb::Sqlite(store, _, _) => store.delete_expired().await,
                 SessionDb::Postgres(store, _) => store.delete_expired().await,
             };
             if let Err(error) = result {
@@ -133,7 +141,7 @@ impl SessionBackend {
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match &self.db {
-            SessionDb::Sqlite(store, _) => store.create(record).await,
+            SessionDb::Sqlite(store, _, _) => store.create(record).await,
             SessionDb::Postgres(store, _) => store.create(record).await,
         }
     }
@@ -150,7 +158,7 @@ impl SessionStore for SessionBackend {
         let _invalidate = self.recent.invalidate_on_drop(record.id);
         let id = record.id.to_string();
         let result = match &self.db {
-            SessionDb::Sqlite(_, pool) => {
+            SessionDb::Sqlite(_, pool, _) => {
                 sqlx::query("update tower_sessions set data = $1, expiry_date = $2 where id = $3")
                     .bind(data)
                     .bind(record.expiry_date)
@@ -187,7 +195,7 @@ impl SessionStore for SessionBackend {
             Err(ticket) => ticket,
         };
         let loaded = match &self.db {
-            SessionDb::Sqlite(store, _) => store.load(id).await?,
+            SessionDb::Sqlite(_, _, readers) => readers.load(id).await?,
             SessionDb::Postgres(store, _) => store.load(id).await?,
         };
         // Only live sessions are kept: made-up ids cannot fill the cache.
@@ -200,7 +208,7 @@ impl SessionStore for SessionBackend {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let _invalidate = self.recent.invalidate_on_drop(*id);
         match &self.db {
-            SessionDb::Sqlite(store, _) => store.delete(id).await,
+            SessionDb::Sqlite(store, _, _) => store.delete(id).await,
             SessionDb::Postgres(store, _) => store.delete(id).await,
         }
     }
@@ -365,6 +373,63 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(store.load(&short.id).await.unwrap().is_none());
         drop((store, pool));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The reads on every request's path (session, cart, cards) go through a pool of
+    /// their own: a burst of writers queued for SQLite's write lock, holding every
+    /// connection of the main pool, does not hold them up, and they see what was
+    /// committed before them.
+    #[tokio::test]
+    async fn request_reads_answer_while_writers_hold_every_main_pool_connection() {
+        let dir = std::env::temp_dir().join(format!("curio_reader_pool_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::connect(None, &dir).await.unwrap();
+        let Database::Sqlite(pool) = &db else {
+            panic!("no DATABASE_URL gives SQLite")
+        };
+        let sessions = SessionBackend::open_with_ttl(&db, Duration::ZERO)
+            .await
+            .unwrap();
+        let store = crate::store::Store::new(db.clone());
+        let mut session = record(7);
+        sessions.create(&mut session).await.unwrap();
+
+        // A writer holds the write lock; the rest of the main pool is taken too.
+        let mut held = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            held.push(pool.acquire().await.unwrap());
+        }
+        sqlx::query("begin immediate")
+            .execute(&mut *held[0])
+            .await
+            .unwrap();
+        sqlx::query("update tower_sessions set expiry_date = expiry_date where id = $1")
+            .bind(session.id.to_string())
+            .execute(&mut *held[0])
+            .await
+            .unwrap();
+
+        // Without a pool of their own these would wait for a main-pool connection until
+        // the writers let go (here: never, so the acquire timeout would fail them).
+        let reads = async {
+            let loaded = sessions.load(&session.id).await.unwrap();
+            let cart = store.cart_lines(1).await.unwrap();
+            let cards = store.cards(&[1, 2, 3]).await.unwrap();
+            (loaded, cart, cards)
+        };
+        let (loaded, cart, cards) = tokio::time::timeout(Duration::from_secs(20), reads)
+            .await
+            .expect("the request reads answered while the writers held the main pool");
+        assert_eq!(loaded.expect("the committed session is seen").data["n"], 7);
+        assert!(cart.is_empty() && cards.is_empty(), "an empty shop");
+
+        sqlx::query("rollback")
+            .execute(&mut *held[0])
+            .await
+            .unwrap();
+        drop(held);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -15,7 +15,7 @@ mod serve;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -208,6 +208,13 @@ struct Slot {
     /// at: a shopper keeps their variant until their next event, so reloading a page
     /// shows the same row.
     variants: HashMap<String, (u64, String)>,
+}
+
+/// A shopper's slot in the service's map, with when it was last asked for. The time is
+/// kept beside the slot, not in it: touching a slot never waits for its lock (held while
+/// the shopper's lists are scored again at low priority) with the whole map locked.
+struct Held {
+    slot: Arc<Mutex<Slot>>,
     touched: u64,
 }
 
@@ -233,7 +240,7 @@ pub struct RecService {
     params: toml::Table,
     set: ArcSwap<ModelSet>,
     categories: ArcSwap<HashMap<i64, String>>,
-    shoppers: Mutex<HashMap<i64, Arc<Mutex<Slot>>>>,
+    shoppers: Mutex<HashMap<i64, Held>>,
     clock: AtomicU64,
     bandit: Mutex<BanditBook>,
     new_events: AtomicU64,
@@ -569,14 +576,14 @@ impl RecService {
     /// The shopper's slot, loading their history from the log on first use.
     async fn slot(&self, shopper: i64) -> Result<Arc<Mutex<Slot>>, Error> {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        if let Some(slot) = self
+        if let Some(held) = self
             .shoppers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&shopper)
+            .get_mut(&shopper)
         {
-            slot.lock().unwrap_or_else(PoisonError::into_inner).touched = tick;
-            return Ok(slot.clone());
+            held.touched = tick;
+            return Ok(held.slot.clone());
         }
         let events = self.store.shopper_history(shopper).await?;
         let interests = self.store.interests(shopper).await?;
@@ -584,14 +591,20 @@ impl RecService {
             live: LiveShopper::from_log(&events, interests),
             cache: HashMap::new(),
             variants: HashMap::new(),
-            touched: tick,
         }));
         let mut shoppers = self.shoppers.lock().unwrap_or_else(PoisonError::into_inner);
         if shoppers.len() >= MAX_LIVE_SHOPPERS {
             evict(&mut shoppers);
         }
         // Another request may have loaded it meanwhile: theirs may hold newer events.
-        Ok(shoppers.entry(shopper).or_insert(slot).clone())
+        Ok(shoppers
+            .entry(shopper)
+            .or_insert(Held {
+                slot,
+                touched: tick,
+            })
+            .slot
+            .clone())
     }
 
     /// Records in the shopper's live state an event already durable in the log, and
@@ -625,11 +638,11 @@ impl RecService {
             return Ok(());
         }
         let slot = self.slot(shopper).await?;
-        let (engagements, shown) = {
-            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let (this, set, owned) = (self.clone(), self.current(), events.to_vec());
+        let (engagements, shown) = with_slot(&slot, move |slot| {
             let before = slot.live.version;
             let mut engagements = Vec::new();
-            for event in events {
+            for event in owned {
                 // A state just loaded from the log may hold this event already: `push`
                 // skips an identical one.
                 slot.live.push(event.clone());
@@ -643,8 +656,12 @@ impl RecService {
             }
             let changed = slot.live.version != before;
             let shown = changed && slot.cache.values().any(|list| list.live_version == before);
+            if shown {
+                this.draw_shown_variants(&set, shopper, slot, before);
+            }
             (engagements, shown.then_some(before))
-        };
+        })
+        .await?;
         // The personal lists the shopper is looking at are scored again now, so the
         // event's own request pays for it and their next list comes from memory.
         if let Some(before) = shown {
@@ -692,22 +709,14 @@ impl RecService {
     /// The shopper withdrew their like or dislike of a product.
     pub async fn forget_opinion(&self, shopper: i64, product_id: i64) -> Result<(), Error> {
         let slot = self.slot(shopper).await?;
-        slot.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .live
-            .clear_opinion(product_id);
-        Ok(())
+        with_slot(&slot, move |slot| slot.live.clear_opinion(product_id)).await
     }
 
     /// Onboarding: the shopper's chosen categories (durable) shape their lists at once.
     pub async fn set_interests(&self, shopper: i64, categories: Vec<i64>) -> Result<(), Error> {
         self.store.set_interests(shopper, &categories).await?;
         let slot = self.slot(shopper).await?;
-        slot.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .live
-            .set_interests(categories);
-        Ok(())
+        with_slot(&slot, move |slot| slot.live.set_interests(categories)).await
     }
 
     /// Writes this node's bandit deltas; on success, reloads the totals every node wrote.
@@ -838,14 +847,84 @@ impl RecService {
     }
 }
 
+/// Runs `f` on a shopper's slot: at once when the slot is free, else on the blocking
+/// pool. The slot is held while the shopper's lists are scored again at low priority (a
+/// millisecond, or many under load), and an async worker that waited for it would hold
+/// up every request queued on that worker.
+async fn with_slot<R: Send + 'static>(
+    slot: &Arc<Mutex<Slot>>,
+    f: impl FnOnce(&mut Slot) -> R + Send + 'static,
+) -> Result<R, Error> {
+    match slot.try_lock() {
+        Ok(mut guard) => return Ok(f(&mut guard)),
+        Err(TryLockError::Poisoned(guard)) => return Ok(f(&mut guard.into_inner())),
+        Err(TryLockError::WouldBlock) => {}
+    }
+    let slot = slot.clone();
+    tokio::task::spawn_blocking(move || f(&mut slot.lock().unwrap_or_else(PoisonError::into_inner)))
+        .await
+        .map_err(|e| Error::Command(format!("the live-state task failed: {e}")))
+}
+
 /// Drops the least recently used tenth of the slots.
-fn evict(shoppers: &mut HashMap<i64, Arc<Mutex<Slot>>>) {
+fn evict(shoppers: &mut HashMap<i64, Held>) {
     let mut touched: Vec<(u64, i64)> = shoppers
         .iter()
-        .map(|(id, slot)| (slot.lock().map(|s| s.touched).unwrap_or(0), *id))
+        .map(|(id, held)| (held.touched, *id))
         .collect();
     touched.sort_unstable();
     for (_, id) in touched.iter().take(shoppers.len() / 10 + 1) {
         shoppers.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use super::{with_slot, Slot};
+
+    /// A slot held by another thread (its lists being scored again) is waited for off
+    /// the async worker: the other tasks on that worker keep running meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_held_slot_is_waited_for_off_the_async_worker() {
+        let slot = Arc::new(Mutex::new(Slot::default()));
+        let release = Arc::new(AtomicBool::new(false));
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder = {
+            let (slot, release) = (slot.clone(), release.clone());
+            std::thread::spawn(move || {
+                let _guard = slot.lock().unwrap();
+                locked.send(()).unwrap();
+                // Let go when the async task says so, or after a while regardless (so a
+                // blocked worker fails the test instead of hanging it).
+                let started = Instant::now();
+                while !release.load(Ordering::SeqCst) {
+                    if started.elapsed() > Duration::from_secs(5) {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                true
+            })
+        };
+        is_locked.recv().unwrap();
+        // The only worker of this runtime runs this task only if `with_slot` does not
+        // block it on the lock.
+        let releaser = tokio::spawn({
+            let release = release.clone();
+            async move { release.store(true, Ordering::SeqCst) }
+        });
+        let version = with_slot(&slot, |slot| slot.live.version)
+            .await
+            .expect("the slot was reached");
+        releaser.await.unwrap();
+        assert!(
+            holder.join().unwrap(),
+            "the async worker was blocked on the slot's lock"
+        );
+        assert_eq!(version, 0);
     }
 }

@@ -190,6 +190,41 @@ impl RecService {
         }
     }
 
+    /// Draws, for the shopper's new state, the variants of the personal lists last
+    /// scored for state `before`, before they are scored again on the low-priority pool:
+    /// drawing reads the bandit's shared counts under a lock that every request takes,
+    /// and a low-priority thread must never hold such a lock (the scheduler may leave it
+    /// waiting for the cores while the requests queue behind the lock).
+    pub(super) fn draw_shown_variants(
+        &self,
+        set: &ModelSet,
+        shopper: i64,
+        slot: &mut Slot,
+        before: u64,
+    ) {
+        let version = slot.live.version;
+        let shown: HashSet<String> = slot
+            .cache
+            .values()
+            .filter(|list| list.live_version == before)
+            .map(|list| list.surface.clone())
+            .collect();
+        for name in shown {
+            let Some(surface) = self.strategy.surface.get(&name) else {
+                continue;
+            };
+            let kept = slot.variants.get(&name).is_some_and(|(v, variant)| {
+                *v == version && self.variant_ready(set, surface, variant)
+            });
+            if kept {
+                continue;
+            }
+            if let Some(variant) = self.choose_variant(set, Some(shopper), &name, surface) {
+                slot.variants.insert(name, (version, variant));
+            }
+        }
+    }
+
     fn fill_with_fallbacks(
         &self,
         set: &ModelSet,

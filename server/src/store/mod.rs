@@ -110,6 +110,8 @@ pub enum CreateAccountError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// The pool for the reads on every request's path ([`Database::readers`]).
+    reads: Database,
     /// Each shopper's cart products, for the recommendation lists that leave them out.
     carts: Arc<Recent<i64, Vec<i64>>>,
     /// Account id -> shopper id (created once, never changed).
@@ -124,6 +126,7 @@ impl Store {
     /// Wraps a connected, migrated database.
     pub fn new(db: Database) -> Self {
         Self {
+            reads: db.readers(),
             db,
             carts: Arc::new(Recent::new(CART_CACHE_TTL, 100_000)),
             account_shoppers: Arc::new(Recent::new(Duration::from_secs(3600), 100_000)),

@@ -226,7 +226,7 @@ impl Store {
         }
         // The ids are integers from our own index, formatted by us: no injection.
         let sql = card_sql(&format!("where p.product_id in ({})", id_list(ids)));
-        let rows: Vec<CardRow> = on_db!(self.database(), pool => {
+        let rows: Vec<CardRow> = on_db!(&self.reads, pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });
         let mut by_id: std::collections::HashMap<i64, CardRow> =
@@ -548,7 +548,7 @@ impl Store {
 
     /// The cart as (product id, quantity), oldest line first.
     pub async fn cart_lines(&self, shopper_id: i64) -> Result<Vec<(i64, i32)>, Error> {
-        Ok(on_db!(self.database(), pool => {
+        Ok(on_db!(&self.reads, pool => {
             sqlx::query_as(
                 "select product_id, quantity from cart_line where shopper_id = $1 \
                  order by added_at, product_id",
