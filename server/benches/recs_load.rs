@@ -10,7 +10,8 @@
 //! `cargo bench -p server --bench recs_load` (release). The load generator shares the
 //! machine's cores with the server, so the figures are the pair's, not the server's alone.
 //! `RECS_LOAD_LIKE_EVERY=N` makes one call in N a like (default 20; 0: reads alone).
-//! `RECS_LOAD_STEADY_ONLY=1` stops after the closed-loop rounds (for quick A/B runs).
+//! `RECS_LOAD_STEADY_ONLY=1` stops after the closed-loop rounds, and `RECS_LOAD_RATE=N`
+//! runs only three paced rounds at N calls/s (for quick A/B runs).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -365,6 +366,18 @@ async fn run() {
     );
     // Warm-up: every shopper's live state loaded.
     let (mut connections, _, _) = round(connections, Duration::from_secs(2), None).await;
+
+    if let Some(rate) = std::env::var("RECS_LOAD_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        for r in 1..=ROUNDS {
+            let (back, mut tally, seconds) = round(connections, ROUND, Some(rate)).await;
+            connections = back;
+            report(&format!("paced {rate:.0}/s round {r}"), &mut tally, seconds);
+        }
+        return;
+    }
 
     let mut steady = Vec::new();
     for r in 1..=ROUNDS {

@@ -289,10 +289,15 @@ impl RecService {
         let request_id = format!("r{:016x}", rand::thread_rng().gen::<u64>());
         // A personal list already scored for this state, variant and model version is
         // served as it is: nothing about the shopper needs working out again.
-        let cached = match (surface.source, &variant, slot.as_ref()) {
-            (Source::Personal, Some(variant), Some(slot)) => slot
+        // The key a personal list is cached under (formatted once per fill).
+        let key = match (surface.source, &variant) {
+            (Source::Personal, Some(variant)) => Some(cache_key(name, variant, request)),
+            _ => None,
+        };
+        let cached = match (&key, slot.as_ref()) {
+            (Some(key), Some(slot)) => slot
                 .cache
-                .get(&cache_key(name, variant, request))
+                .get(key)
                 .filter(|list| list.live_version == version && list.set_version == set.version)
                 .map(|list| list.items.clone()),
             _ => None,
@@ -363,7 +368,6 @@ impl RecService {
                     None if context.history.is_empty() => return list,
                     None => {
                         let models = &self.variant_models(surface, variant);
-                        let key = cache_key(name, variant, request);
                         let ranked = self.personal(set, models, &context, &allowed);
                         let chosen = self.diversify(set, surface, &ranked);
                         let picked: Vec<u32> = chosen.iter().map(|&(item, _)| item).collect();
@@ -377,7 +381,7 @@ impl RecService {
                                 reason,
                             })
                             .collect();
-                        to_cache = Some((key, Arc::new(items.clone())));
+                        to_cache = key.map(|key| (key, Arc::new(items.clone())));
                         items
                     }
                 }
