@@ -1,8 +1,10 @@
 //! Database connection: embedded SQLite by default, PostgreSQL when `DATABASE_URL` says so.
 //! Migrations for the chosen database run here and fail loudly.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -23,6 +25,41 @@ pub enum Database {
 
 /// Connections of each SQLite reader pool (see [`Database::readers`]).
 const READER_CONNECTIONS: u32 = 4;
+
+/// How long a SQLite writer waits for the write lock before its write fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// This process's turn to write one SQLite file; see [`sqlite_write_turn`].
+pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+
+/// Waits for this process's turn to write the SQLite file behind `pool`, and holds it
+/// until the guard drops (after the commit).
+///
+/// SQLite lets one writer in at a time. A writer that finds the lock taken sleeps in
+/// SQLite's busy handler for 1, 2, 5, 10, ... up to 100 ms between tries, holding a pool
+/// connection, and a later writer can take the lock first; under a burst of feedback some
+/// writes lost that race for over 100 ms. Writers of this process instead queue here, in
+/// order, without a thread or a connection, and each starts as soon as the one before
+/// commits. Other processes (a `curio import`) still meet the busy handler. After
+/// `BUSY_TIMEOUT` in the queue a writer goes on without its turn (and the busy handler
+/// decides), so a long import cannot make a request wait longer than before.
+pub async fn sqlite_write_turn(pool: &SqlitePool) -> Option<WriteTurn> {
+    static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let gate = GATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(pool.connect_options().get_filename().to_path_buf())
+        .or_default()
+        .clone();
+    match tokio::time::timeout(BUSY_TIMEOUT, gate.lock_owned()).await {
+        Ok(turn) => Some(turn),
+        Err(_) => {
+            tracing::warn!("a write waited its turn for 5 s; going on without it");
+            None
+        }
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -74,7 +111,7 @@ impl Database {
             // FULL: a commit is on disk before the answer, so an acknowledged event
             // survives a power cut too (NORMAL in WAL mode only survives a crash).
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             // 64 MiB of page cache per connection (the default is 2 MiB): bulk imports
             // touch several indexes of the interaction log at once.
             .pragma("cache_size", "-65536")
@@ -150,5 +187,46 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    /// Writers of one SQLite file take turns in the order they asked; another file's
+    /// writers do not wait for them.
+    #[tokio::test]
+    async fn writers_of_one_file_take_turns_in_order() {
+        let root = std::env::temp_dir().join(format!("curio_write_turns_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (one, two) = (root.join("one"), root.join("two"));
+        let Database::Sqlite(first) = Database::connect(None, &one).await.unwrap() else {
+            panic!("no URL gives SQLite")
+        };
+        let Database::Sqlite(other) = Database::connect(None, &two).await.unwrap() else {
+            panic!("no URL gives SQLite")
+        };
+        let held = sqlite_write_turn(&first).await.expect("a free turn");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        for n in 0..3 {
+            let (pool, order) = (first.clone(), order.clone());
+            waiting.push(tokio::spawn(async move {
+                let _turn = sqlite_write_turn(&pool).await.expect("a turn");
+                order.lock().unwrap().push(n);
+            }));
+            // Each asks after the one before is queued.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            sqlite_write_turn(&other).await.is_some(),
+            "another file's writer did not wait"
+        );
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nobody wrote while the turn was held"
+        );
+        drop(held);
+        for task in waiting {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -141,7 +141,10 @@ impl SessionBackend {
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match &self.db {
-            SessionDb::Sqlite(store, _, _) => store.create(record).await,
+            SessionDb::Sqlite(store, pool, _) => {
+                let _turn = crate::db::sqlite_write_turn(pool).await;
+                store.create(record).await
+            }
             SessionDb::Postgres(store, _) => store.create(record).await,
         }
     }
@@ -159,6 +162,7 @@ impl SessionStore for SessionBackend {
         let id = record.id.to_string();
         let result = match &self.db {
             SessionDb::Sqlite(_, pool, _) => {
+                let _turn = crate::db::sqlite_write_turn(pool).await;
                 sqlx::query("update tower_sessions set data = $1, expiry_date = $2 where id = $3")
                     .bind(data)
                     .bind(record.expiry_date)
@@ -208,7 +212,10 @@ impl SessionStore for SessionBackend {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let _invalidate = self.recent.invalidate_on_drop(*id);
         match &self.db {
-            SessionDb::Sqlite(store, _, _) => store.delete(id).await,
+            SessionDb::Sqlite(store, pool, _) => {
+                let _turn = crate::db::sqlite_write_turn(pool).await;
+                store.delete(id).await
+            }
             SessionDb::Postgres(store, _) => store.delete(id).await,
         }
     }

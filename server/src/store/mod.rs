@@ -33,20 +33,42 @@ pub mod shop;
 trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
     const LOCK_SUBJECT: Option<&'static str>;
+
+    /// This process's turn to write (SQLite: [`crate::db::sqlite_write_turn`]); none
+    /// needed on PostgreSQL, whose writers lock rows, not the database.
+    fn turn(
+        pool: &sqlx::Pool<Self>,
+    ) -> impl std::future::Future<Output = Option<crate::db::WriteTurn>> + Send;
 }
 
 impl WriteBegin for sqlx::Sqlite {
     const BEGIN: &'static str = "begin immediate";
     const LOCK_SUBJECT: Option<&'static str> = None;
+
+    fn turn(
+        pool: &sqlx::Pool<Self>,
+    ) -> impl std::future::Future<Output = Option<crate::db::WriteTurn>> + Send {
+        crate::db::sqlite_write_turn(pool)
+    }
 }
 
 impl WriteBegin for sqlx::Postgres {
     const BEGIN: &'static str = "begin";
     const LOCK_SUBJECT: Option<&'static str> = Some("select pg_advisory_xact_lock(hashtext($1))");
+
+    async fn turn(_pool: &sqlx::Pool<Self>) -> Option<crate::db::WriteTurn> {
+        None
+    }
 }
 
 fn write_begin<DB: WriteBegin>(_pool: &sqlx::Pool<DB>) -> &'static str {
     DB::BEGIN
+}
+
+/// Waits for this process's turn to write before a write transaction begins; hold it
+/// until the commit.
+async fn write_turn<DB: WriteBegin>(pool: &sqlx::Pool<DB>) -> Option<crate::db::WriteTurn> {
+    DB::turn(pool).await
 }
 
 /// The statement that locks one throttle subject until the transaction ends, where the
@@ -242,6 +264,7 @@ impl Store {
         sorted.dedup();
         let mut counts = Vec::with_capacity(sorted.len());
         on_db!(&self.db, pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             if let Some(lock) = subject_lock(pool) {
                 for subject in &sorted {
@@ -284,6 +307,7 @@ impl Store {
     /// Forgets the given attempts (a throttled attempt, or a success's address row).
     pub async fn delete_attempts(&self, attempt_ids: &[i64]) -> Result<(), Error> {
         on_db!(&self.db, pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             for id in attempt_ids {
                 sqlx::query("delete from login_attempt where login_attempt_id = $1")

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{write_begin, Store};
+use super::{write_begin, write_turn, Store};
 use crate::db::Database;
 use crate::error::Error;
 
@@ -322,6 +322,7 @@ impl Store {
             return Ok(());
         }
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             for d in deltas {
                 sqlx::query(
@@ -406,6 +407,7 @@ impl Store {
         }
         let now = crate::sessions::unix_millis() / 1000;
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             for (surface, variant, impressions, rewards) in deltas {
                 sqlx::query(
@@ -432,6 +434,7 @@ impl Store {
     pub async fn set_interests(&self, shopper_id: i64, categories: &[i64]) -> Result<(), Error> {
         let now = crate::sessions::unix_millis() / 1000;
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             sqlx::query("delete from shopper_interest where shopper_id = $1")
                 .bind(shopper_id)
@@ -462,6 +465,7 @@ impl Store {
         product_id: Option<i64>,
     ) -> Result<u64, Error> {
         Ok(on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             let removed = match product_id {
                 Some(product) => {

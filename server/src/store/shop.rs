@@ -3,7 +3,7 @@
 //! event commits the event with the change in one transaction, before the caller answers.
 
 use super::reading::{STARS_COUNT, STARS_SUM};
-use super::{subject_lock, write_begin, Store};
+use super::{subject_lock, write_begin, write_turn, Store};
 use crate::db::Database;
 use crate::error::Error;
 use curio::InteractionKind;
@@ -330,6 +330,7 @@ impl Store {
 
     async fn adopt_visitor_into(&self, visitor: i64, shopper: i64) -> Result<(), Error> {
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper);
             // Only a visitor (no account, no source key) can be adopted.
@@ -398,6 +399,7 @@ impl Store {
     /// Appends one event; durable when this returns.
     pub async fn record_event(&self, event: &NewEvent) -> Result<(), Error> {
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             insert_event!(tx, event);
             tx.commit().await?;
@@ -408,6 +410,7 @@ impl Store {
     /// Appends several events in one transaction (a product visit: click then view).
     pub async fn record_events(&self, events: &[NewEvent]) -> Result<(), Error> {
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             for event in events {
                 insert_event!(tx, event);
@@ -461,6 +464,7 @@ impl Store {
     ) -> Result<(Option<bool>, Option<i32>), Error> {
         let now = crate::sessions::unix_secs();
         let opinion: (Option<bool>, Option<i32>) = on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let opinion = sqlx::query_as(
@@ -496,6 +500,7 @@ impl Store {
         let stars = i32::from(stars.clamp(1, 5));
         let now = crate::sessions::unix_secs();
         on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: Option<Option<i32>> = sqlx::query_scalar(
@@ -614,6 +619,7 @@ impl Store {
     ) -> Result<Option<NewEvent>, Error> {
         let now = crate::sessions::unix_secs();
         let recorded = on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: i32 = sqlx::query_scalar(
@@ -680,6 +686,7 @@ impl Store {
         let now_ms = crate::sessions::unix_millis();
         let mut purchases = Vec::new();
         let order_id = on_db!(self.database(), pool => {
+            let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
             lock_shopper!(pool, tx, shopper_id);
             let lines: Vec<(i64, i32, String, Option<i64>, String, bool)> = sqlx::query_as(
