@@ -152,11 +152,7 @@ impl Context {
                                 path.clone()
                             })
                             .collect();
-                        keys.extend(
-                            f.tags
-                                .iter()
-                                .map(|tag| format!("tag:{}", tag.trim().to_lowercase())),
-                        );
+                        keys.extend(f.tag_keys());
                         keys.into_iter()
                             .map(|key| {
                                 let next = ids.len() as u32;

@@ -86,6 +86,16 @@ pub struct ItemFeatures {
     pub price_minor: Option<i64>,
 }
 
+impl ItemFeatures {
+    /// The item's tags as the models name them (`tag:` and the tag in lower case), apart
+    /// from the levels of its category path.
+    pub fn tag_keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.tags
+            .iter()
+            .map(|tag| format!("tag:{}", tag.trim().to_lowercase()))
+    }
+}
+
 /// Implicit-feedback data ready for the models.
 ///
 /// `matrix` holds, for each (user, item), the sum of the weights of that user's events on

@@ -45,13 +45,20 @@ pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
 /// decides), so a long import cannot make a request wait longer than before.
 pub async fn sqlite_write_turn(pool: &SqlitePool) -> Option<WriteTurn> {
     static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let gate = GATES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(pool.connect_options().get_filename().to_path_buf())
-        .or_default()
-        .clone();
+    // Per file, not per pool: the reader pool and any other pool of this process on the
+    // same file meet the same lock in SQLite.
+    let options = pool.connect_options();
+    let file = options.get_filename();
+    let gate = {
+        let mut gates = GATES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match gates.get(file) {
+            Some(gate) => gate.clone(),
+            None => gates.entry(file.to_path_buf()).or_default().clone(),
+        }
+    };
     match tokio::time::timeout(BUSY_TIMEOUT, gate.lock_owned()).await {
         Ok(turn) => Some(turn),
         Err(_) => {

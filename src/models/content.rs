@@ -89,9 +89,8 @@ pub(crate) fn terms(
         path.push_str(&level.trim().to_lowercase());
         *tf.entry(format!("cat:{path}")).or_default() += config.attribute_weight;
     }
-    for tag in &item.tags {
-        *tf.entry(format!("tag:{}", tag.trim().to_lowercase()))
-            .or_default() += config.attribute_weight;
+    for key in item.tag_keys() {
+        *tf.entry(key).or_default() += config.attribute_weight;
     }
     if let Some(brand) = &item.brand {
         *tf.entry(format!("brand:{}", brand.trim().to_lowercase()))

@@ -163,6 +163,16 @@ fn field_of(token: &str) -> u8 {
     }
 }
 
+/// A bag at unit length, as TF-IDF vectors are: a token-rich item does not drown its
+/// tokens, a token-poor one does not shout.
+fn unit(mut bag: Bag) -> Bag {
+    let norm = bag.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        bag.iter_mut().for_each(|t| t.1 /= norm);
+    }
+    bag
+}
+
 /// Scales each field's part of a bag to unit length.
 fn unit_per_field(bag: &mut [(u32, f32)], fields: &[u8]) {
     let mut norms = [0.0f32; FIELDS.len()];
@@ -251,15 +261,6 @@ impl Vocabulary {
             .enumerate()
             .map(|(i, t)| (t.as_str(), i as u32))
             .collect();
-        let unit = |mut bag: Bag| {
-            // Unit length, as TF-IDF vectors are: a token-rich item does not drown its
-            // tokens, a token-poor one does not shout.
-            let norm = bag.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                bag.iter_mut().for_each(|t| t.1 /= norm);
-            }
-            bag
-        };
         let fields: Vec<u8> = tokens.iter().map(|t| field_of(t)).collect();
         let mut items = Vec::with_capacity(n_items);
         let mut wide = Vec::with_capacity(n_items);
@@ -285,9 +286,8 @@ impl Vocabulary {
                 .filter(|&(t, _)| frequency[tokens[t as usize].as_str()] >= 2)
                 .collect();
             items.push(unit(keep_weightiest(shared, config.item_tokens)));
-            let bag = weighted(wide_terms);
+            let mut bag = weighted(wide_terms);
             whole.push(unit(bag.clone()));
-            let mut bag = bag;
             unit_per_field(&mut bag, &fields);
             wide.push(bag);
         }
@@ -343,10 +343,7 @@ fn user_input(
     wide_profile.sort_unstable_by_key(|t| t.0);
     let mut whole_profile: Bag = whole.into_iter().collect();
     whole_profile.sort_unstable_by_key(|t| t.0);
-    let norm = whole_profile.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        whole_profile.iter_mut().for_each(|t| t.1 /= norm);
-    }
+    let whole_profile = unit(whole_profile);
     // Unit length per field, so each field's match is a cosine in [0, 1] for every user:
     // one learned weight must mix it with the towers' cosine for a user of 5 items and of
     // 500 alike.

@@ -202,7 +202,6 @@ impl RecService {
         slot: &mut Slot,
         before: u64,
     ) {
-        let version = slot.live.version;
         let shown: HashSet<String> = slot
             .cache
             .values()
@@ -213,15 +212,32 @@ impl RecService {
             let Some(surface) = self.strategy.surface.get(&name) else {
                 continue;
             };
-            let kept = slot.variants.get(&name).is_some_and(|(v, variant)| {
-                *v == version && self.variant_ready(set, surface, variant)
-            });
-            if kept {
-                continue;
+            if let (Some(variant), true) =
+                self.variant_for(set, Some(shopper), Some(slot), &name, surface)
+            {
+                slot.variants.insert(name, (slot.live.version, variant));
             }
-            if let Some(variant) = self.choose_variant(set, Some(shopper), &name, surface) {
-                slot.variants.insert(name, (version, variant));
-            }
+        }
+    }
+
+    /// The variant that serves surface `name` to this shopper now: the one drawn since
+    /// their last event while its models are all loaded, else a new draw. The flag says
+    /// whether it was drawn now (to be kept in the slot).
+    fn variant_for(
+        &self,
+        set: &ModelSet,
+        shopper: Option<i64>,
+        slot: Option<&Slot>,
+        name: &str,
+        surface: &Surface,
+    ) -> (Option<String>, bool) {
+        let kept = slot
+            .and_then(|s| s.variants.get(name).filter(|(v, _)| *v == s.live.version))
+            .map(|(_, variant)| variant)
+            .filter(|variant| self.variant_ready(set, surface, variant));
+        match kept {
+            Some(variant) => (Some(variant.clone()), false),
+            None => (self.choose_variant(set, shopper, name, surface), true),
         }
     }
 
@@ -274,22 +290,11 @@ impl RecService {
         let empty = LiveShopper::default();
         let live = slot.as_ref().map_or(&empty, |s| &s.live);
         let version = live.version;
-        let kept = slot
-            .as_ref()
-            .and_then(|s| s.variants.get(name))
-            .and_then(|(v, variant)| (*v == version).then(|| variant.clone()));
-        let mut drawn = None;
-        let variant = match kept.filter(|v| self.variant_ready(set, surface, v)) {
-            Some(variant) => Some(variant),
-            None => {
-                drawn = self.choose_variant(set, shopper, name, surface);
-                drawn.clone()
-            }
-        };
+        let (variant, drawn) = self.variant_for(set, shopper, slot.as_deref(), name, surface);
         let request_id = format!("r{:016x}", rand::thread_rng().gen::<u64>());
-        // A personal list already scored for this state, variant and model version is
-        // served as it is: nothing about the shopper needs working out again.
-        // The key a personal list is cached under (formatted once per fill).
+        // The key a personal list is cached under (formatted once per fill). A personal
+        // list already scored for this state, variant and model version is served as it
+        // is: nothing about the shopper needs working out again.
         let key = match (surface.source, &variant) {
             (Source::Personal, Some(variant)) => Some(cache_key(name, variant, request)),
             _ => None,
@@ -533,9 +538,9 @@ impl RecService {
         };
         list.items = items;
         list.items.truncate(surface.k);
-        if let (Some(slot), Some(variant)) = (slot.as_mut(), drawn) {
+        if let (Some(slot), Some(variant), true) = (slot.as_mut(), &variant, drawn) {
             slot.variants
-                .insert(name.to_string(), (context.version, variant));
+                .insert(name.to_string(), (context.version, variant.clone()));
         }
         if let (Some(slot), Some((key, items))) = (slot.as_mut(), to_cache) {
             if slot.cache.len() >= 32 {
