@@ -180,7 +180,17 @@ pub struct Strategy {
 #[error("strategy: {0}")]
 pub struct StrategyError(pub String);
 
+/// The built-in strategy (`src/strategy.toml`): what a shop serves unless told otherwise.
+pub const BUILTIN: &str = include_str!("strategy.toml");
+
 impl Strategy {
+    /// The built-in strategy, checked against the registry's models.
+    pub fn builtin() -> Self {
+        let models: Vec<&str> = crate::registry::names().collect();
+        // Checked by `the_builtin_strategy_parses` below.
+        Self::parse(BUILTIN, &models).expect("the built-in strategy is valid")
+    }
+
     /// Reads and checks a strategy. `models` are the model names that exist.
     pub fn parse(text: &str, models: &[&str]) -> Result<Self, StrategyError> {
         let strategy: Strategy =
@@ -309,6 +319,13 @@ mod tests {
     use super::*;
 
     const MODELS: &[&str] = &["blend", "item-knn", "content"];
+
+    #[test]
+    fn the_builtin_strategy_parses() {
+        let strategy = Strategy::builtin();
+        assert_eq!(strategy.surface["for_you"].source, Source::Personal);
+        assert!(strategy.surface.len() >= 9);
+    }
 
     const GOOD: &str = r#"
         [surface.for_you]

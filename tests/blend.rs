@@ -54,7 +54,7 @@ fn blend_beats_every_member(data: &curio::Dataset) {
         );
     }
     // Saved and read back, it ranks the same.
-    let back = Blend::from_bytes(&blend.to_bytes().unwrap(), curio::models::from_bytes).unwrap();
+    let back = Blend::from_bytes(&blend.to_bytes().unwrap(), curio::registry::from_bytes).unwrap();
     let user = 3;
     let a = curio::recommend(&blend, &split.train, user, 10, Default::default());
     let b = curio::recommend(&back, &split.train, user, 10, Default::default());

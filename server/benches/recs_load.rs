@@ -428,7 +428,7 @@ async fn run() {
     // From memory, in process: one shopper's "for you" right after an event (recomputed)
     // and again (served from their cached list), without HTTP, session or cards.
     let recs = services.recs.clone();
-    let request = server::recs::RecRequest {
+    let request = server::recs::SurfaceRequest {
         surface: "for_you".into(),
         ..Default::default()
     };

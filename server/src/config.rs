@@ -122,7 +122,7 @@ pub struct Config {
     )]
     pub models: Vec<String>,
 
-    /// The recommendation strategy (TOML; the built-in `server/strategy.toml` otherwise).
+    /// The recommendation strategy (TOML; the built-in `src/strategy.toml` otherwise).
     #[arg(long, env = "CURIO_STRATEGY", global = true)]
     pub strategy: Option<PathBuf>,
 
@@ -194,7 +194,11 @@ impl Config {
             session_idle_minutes: 30,
             session_max_hours: 12,
             max_body_bytes: 64 * 1024,
-            models: crate::recs::QUICK_MODELS.map(String::from).to_vec(),
+            models: curio::registry::MODELS
+                .iter()
+                .filter(|m| m.quick)
+                .map(|m| m.name.to_string())
+                .collect(),
             strategy: None,
             model_params: None,
             retrain_minutes: 0,

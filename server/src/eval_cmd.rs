@@ -1,39 +1,22 @@
 //! `curio eval`: fits models on a split and prints accuracy, coverage and novelty at k,
-//! as a table and optionally as JSON.
+//! as a table and optionally as JSON. With `--surface`, it also replays the strategy's
+//! serving pipeline on a temporal split (`curio::eval::replay`): the figure of the lists
+//! shoppers get, beside the single models' on the same split.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::ValueEnum;
-use curio::blend::{Blend, BlendConfig};
 use curio::data::{Dataset, IdMap};
 use curio::eval::{
     cold_start_split, evaluate, explicit_split, leave_last_out, stratified_split, Report, Split,
 };
-use curio::models::{
-    Als, AlsConfig, Bpr, BprConfig, Content, ContentConfig, Ease, EaseConfig, ItemKnn,
-    ItemKnnConfig, Popularity, Trending, TrendingConfig, UserKnn, UserKnnConfig,
-};
 use curio::movielens::{attach_features, implicit_dataset, read_genres, read_items, read_ratings};
-use curio::neural::{EpochReport, NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
+use curio::neural::EpochReport;
+use curio::registry;
 use curio::Recommender;
 use serde::Serialize;
-
-/// The models `curio eval` knows, by name.
-pub const MODELS: [&str; 11] = [
-    "popularity",
-    "trending",
-    "item-knn",
-    "user-knn",
-    "ease",
-    "als",
-    "bpr",
-    "content",
-    "neumf",
-    "two-tower",
-    "blend",
-];
 
 /// Arguments of `curio eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,6 +66,18 @@ pub struct EvalArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Replay these surfaces of the strategy (comma-separated, e.g. `for_you`): each
+    /// shopper's list as the serving pipeline ranks it, one row per variant, on a
+    /// temporal split (the latest `--holdout` of the events held out) that the single
+    /// models are measured on too. Needs `--demo` or `--movielens`.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["train", "test"])]
+    pub surface: Option<Vec<String>>,
+    /// Share of the latest events held out by `--surface`'s temporal split.
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// The strategy `--surface` replays (the built-in one otherwise).
+    #[arg(long)]
+    pub strategy: Option<PathBuf>,
 }
 
 /// How `--movielens` data is split.
@@ -137,16 +132,14 @@ pub fn run_with(
     for name in named.chain(params.keys().map(String::as_str)) {
         build_model(name.trim(), &params, args.seed)?;
     }
+    if let Some(surfaces) = &args.surface {
+        return replay_surfaces(args, surfaces, &params, progress);
+    }
     let (split, setup) = load_split(args)?;
-    let names = args.models.clone().unwrap_or_else(|| {
-        let mut names: Vec<String> = ["popularity", "item-knn", "user-knn", "ease", "als", "bpr"]
-            .map(String::from)
-            .to_vec();
-        if !split.train.features.is_empty() {
-            names.push("content".into());
-        }
-        names
-    });
+    let names = args
+        .models
+        .clone()
+        .unwrap_or_else(|| registry::eval_defaults(!split.train.features.is_empty()));
     let mut models = Vec::new();
     for name in &names {
         models.push(build_model(name.trim(), &params, args.seed)?);
@@ -186,13 +179,128 @@ pub fn run_with(
     Ok(results)
 }
 
+/// `--surface`: fits the models on a temporal split, measures each, then replays each
+/// surface's variants through the serving pipeline.
+fn replay_surfaces(
+    args: &EvalArgs,
+    surfaces: &[String],
+    params: &toml::Table,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<Results, String> {
+    use curio::eval::replay::{model_set, replay, temporal_split, ShopLog};
+    if !(args.holdout > 0.0 && args.holdout < 1.0) {
+        return Err(format!(
+            "--holdout must be between 0 and 1, got {}",
+            args.holdout
+        ));
+    }
+    let strategy = match &args.strategy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let known: Vec<&str> = registry::names().collect();
+            curio::strategy::Strategy::parse(&text, &known)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => curio::strategy::Strategy::builtin(),
+    };
+    for name in surfaces {
+        if !strategy.surface.contains_key(name) {
+            return Err(format!(
+                "--surface {name:?}: no such surface (known: {})",
+                strategy
+                    .surface
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let (log, name) = match (&args.movielens, args.demo) {
+        (Some(dir), _) => (
+            load_movielens_log(dir)?,
+            dir.join("u.data").display().to_string(),
+        ),
+        (None, true) => (
+            ShopLog::from_demo(&curio::demo::generate(&curio::demo::DemoConfig::default())),
+            "generated default shop".to_string(),
+        ),
+        (None, false) => return Err("--surface needs --demo or --movielens DIR".into()),
+    };
+    let split = temporal_split(&log, args.holdout);
+    // The named models, else the defaults plus every model the surfaces' variants use.
+    let names = match &args.models {
+        Some(names) => names.iter().map(|n| n.trim().to_string()).collect(),
+        None => {
+            let mut names = registry::eval_defaults(!log.features.is_empty());
+            for surface in surfaces {
+                for variant in &strategy.surface[surface].variants {
+                    for model in &variant.models {
+                        if !names.contains(model) {
+                            names.push(model.clone());
+                        }
+                    }
+                }
+            }
+            names
+        }
+    };
+    let mut rows = Vec::new();
+    let mut fitted = Vec::new();
+    for name in &names {
+        let mut model = build_model(name, params, args.seed)?;
+        let start = Instant::now();
+        model
+            .fit_with_progress(&split.split.train, progress)
+            .map_err(|e| e.to_string())?;
+        let fit_seconds = start.elapsed().as_secs_f64();
+        rows.push(Row {
+            fit_seconds,
+            report: evaluate(model.as_ref(), &split.split, args.k),
+        });
+        fitted.push(model);
+    }
+    let set = model_set(&log, &split, fitted).map_err(|e| e.to_string())?;
+    for surface in surfaces {
+        let reports =
+            replay(&set, &strategy, surface, &split, args.k).map_err(|e| e.to_string())?;
+        if reports.is_empty() {
+            println!("{surface}: no variant has all its models here (add them to --models)");
+        }
+        rows.extend(reports.into_iter().map(|report| Row {
+            fit_seconds: 0.0,
+            report,
+        }));
+    }
+    let cut = time::OffsetDateTime::from_unix_timestamp(split.cut_ms.div_euclid(1000))
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+        .unwrap_or_else(|_| split.cut_ms.to_string());
+    let results = Results {
+        setup: format!(
+            "{name}: temporal split, the latest {} of events held out (cut {cut}); \
+             surface rows are the served pipeline",
+            args.holdout
+        ),
+        users: split.split.train.n_users(),
+        items: split.split.train.n_items(),
+        rows,
+    };
+    print_table(&results, args.k);
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(results)
+}
+
 fn print_table(results: &Results, k: usize) {
     println!(
         "{} — {} users, {} items",
         results.setup, results.users, results.items
     );
     println!(
-        "{:<12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "{:<20} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
         "model",
         "fit s",
         format!("NDCG@{k}"),
@@ -208,7 +316,7 @@ fn print_table(results: &Results, k: usize) {
     for row in &results.rows {
         let m = &row.report.metrics;
         println!(
-            "{:<12} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2} {:>9.3}",
+            "{:<20} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2} {:>9.3}",
             row.report.model,
             row.fit_seconds,
             m.ndcg,
@@ -231,7 +339,7 @@ fn load_params(args: &EvalArgs) -> Result<toml::Table, String> {
 
 /// Hyper-parameter tables from an optional TOML file and `MODEL.KEY=VALUE` overrides.
 pub fn parse_params(file: Option<&Path>, overrides: &[String]) -> Result<toml::Table, String> {
-    let mut table = match file {
+    let table = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -240,133 +348,16 @@ pub fn parse_params(file: Option<&Path>, overrides: &[String]) -> Result<toml::T
         }
         None => toml::Table::new(),
     };
-    for item in overrides {
-        let (key, value) = item
-            .split_once('=')
-            .ok_or_else(|| format!("--set {item:?}: expected MODEL.KEY=VALUE"))?;
-        let (model, field) = key
-            .split_once('.')
-            .ok_or_else(|| format!("--set {item:?}: expected MODEL.KEY=VALUE"))?;
-        let value: toml::Value = format!("v = {value}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(value.to_string()));
-        table
-            .entry(model.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            .as_table_mut()
-            .ok_or_else(|| format!("parameters of {model} must be a table"))?
-            .insert(field.to_string(), value);
-    }
-    for name in table.keys() {
-        if !MODELS.contains(&name.as_str()) {
-            return Err(format!(
-                "parameters given for unknown model {name:?}; known: {}",
-                MODELS.join(", ")
-            ));
-        }
-    }
-    Ok(table)
+    registry::apply_overrides(table, overrides).map_err(|e| e.to_string())
 }
 
-fn config<T: serde::de::DeserializeOwned + Default>(
-    model: &str,
-    params: Option<&toml::Value>,
-) -> Result<T, String> {
-    match params {
-        None => Ok(T::default()),
-        Some(value) => value
-            .clone()
-            .try_into()
-            .map_err(|e| format!("parameters of {model}: {e}")),
-    }
-}
-
-/// The blender's members when its parameters name none.
-pub const BLEND_MEMBERS: [&str; 7] = [
-    "popularity",
-    "item-knn",
-    "user-knn",
-    "ease",
-    "als",
-    "bpr",
-    "content",
-];
-
-/// A seeded model's parameter table with `seed` filled in unless it sets one.
-fn seeded(params: Option<&toml::Value>, seed: u64) -> toml::Value {
-    let mut table = params
-        .and_then(toml::Value::as_table)
-        .cloned()
-        .unwrap_or_default();
-    table
-        .entry("seed")
-        .or_insert(toml::Value::Integer(seed as i64));
-    toml::Value::Table(table)
-}
-
-/// A model by name, configured from its table in `params` (the blender also reads its
-/// members' tables).
+/// A model by name from the registry, configured from its table in `params`.
 pub fn build_model(
     name: &str,
     params: &toml::Table,
     seed: u64,
 ) -> Result<Box<dyn Recommender>, String> {
-    let own = params.get(name);
-    // The seeded models' table, with the run's seed unless it sets its own.
-    let seeded_own = seeded(own, seed);
-    let with_seed = Some(&seeded_own);
-    Ok(match name {
-        "popularity" => Box::new(Popularity::new()),
-        "item-knn" => Box::new(ItemKnn::new(config::<ItemKnnConfig>(name, own)?)),
-        "content" => Box::new(Content::new(config::<ContentConfig>(name, own)?)),
-        "trending" => Box::new(Trending::new(config::<TrendingConfig>(name, own)?)),
-        "user-knn" => Box::new(UserKnn::new(config::<UserKnnConfig>(name, own)?)),
-        "ease" => Box::new(Ease::new(config::<EaseConfig>(name, own)?)),
-        "als" => Box::new(Als::new(config::<AlsConfig>(name, with_seed)?)),
-        "bpr" => Box::new(Bpr::new(config::<BprConfig>(name, with_seed)?)),
-        "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(name, with_seed)?)),
-        "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(name, with_seed)?)),
-        "blend" => {
-            // `members` picks the models; every other key is the blender's own.
-            let mut own = own
-                .cloned()
-                .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
-            let members = match own.as_table_mut().and_then(|t| t.remove("members")) {
-                None => BLEND_MEMBERS.map(String::from).to_vec(),
-                Some(toml::Value::Array(list)) => list
-                    .into_iter()
-                    .map(|v| match v {
-                        toml::Value::String(s) => Ok(s),
-                        other => Err(format!(
-                            "blend.members: expected model names, found {other}"
-                        )),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => {
-                    return Err(format!(
-                        "blend.members: expected a list of model names, found {other}"
-                    ))
-                }
-            };
-            if members.iter().any(|m| m == "blend") || members.is_empty() {
-                return Err("blend.members: name at least one model, and not blend itself".into());
-            }
-            let members = members
-                .iter()
-                .map(|m| build_model(m, params, seed))
-                .collect::<Result<Vec<_>, _>>()?;
-            let cfg = config::<BlendConfig>(name, Some(&seeded(Some(&own), seed)))?;
-            Box::new(Blend::new(cfg, members))
-        }
-        other => {
-            return Err(format!(
-                "unknown model {other:?}; known: {}",
-                MODELS.join(", ")
-            ))
-        }
-    })
+    registry::build(name, params, seed).map_err(|e| e.to_string())
 }
 
 /// Loads a MovieLens directory: `u.data` as implicit feedback, and titles and genres
@@ -392,6 +383,32 @@ pub fn load_movielens(dir: &Path) -> Result<Dataset, String> {
         attach_features(&mut data, items);
     }
     Ok(data)
+}
+
+/// A MovieLens directory as a shop's log: star ratings in time order, with the movies'
+/// titles and genres when `u.item` and `u.genre` are there.
+fn load_movielens_log(dir: &Path) -> Result<curio::eval::replay::ShopLog, String> {
+    let path = dir.join("u.data");
+    let file =
+        std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
+    let mut items = Vec::new();
+    if item_path.exists() && genre_path.exists() {
+        let open = |p: &Path| {
+            std::fs::File::open(p)
+                .map(BufReader::new)
+                .map_err(|e| format!("cannot open {}: {e}", p.display()))
+        };
+        let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(curio::eval::replay::ShopLog::from_movielens(
+        &ratings, items,
+    ))
 }
 
 /// The generated default shop's data (the same seed and sizes a fresh shop starts with).
@@ -618,34 +635,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn blend_members_are_checked_before_any_data_is_read() {
-        let table = |text: &str| text.parse::<toml::Table>().unwrap();
-        let ok = build_model(
-            "blend",
-            &table("[blend]\nmembers = [\"ease\", \"als\"]\nfolds = 2"),
-            1,
-        )
-        .unwrap();
-        assert_eq!(ok.name(), "blend");
-        for (text, expected) in [
-            ("[blend]\nmembers = [\"blend\"]", "not blend itself"),
-            ("[blend]\nmembers = []", "at least one model"),
-            ("[blend]\nmembers = \"ease\"", "expected a list"),
-            ("[blend]\nmembers = [\"magic\"]", "unknown model \"magic\""),
-            ("[blend]\nfoldz = 2", "parameters of blend"),
-            (
-                "[blend]\nmembers = [\"als\"]\n[als]\nfactorz = 2",
-                "parameters of als",
-            ),
-        ] {
-            let Err(err) = build_model("blend", &table(text), 1) else {
-                panic!("{text}: accepted")
-            };
-            assert!(err.contains(expected), "{text}: {err}");
-        }
-    }
-
     /// The real MovieLens-100k beside the checkout (never copied into the repository).
     fn ml_100k_dir() -> PathBuf {
         std::env::var_os("CURIO_DATASETS")
@@ -711,5 +700,77 @@ mod tests {
 
         let err = run(&args(&["--movielens", dir, "--ratio", "1.5"])).unwrap_err();
         assert!(err.contains("--ratio must be between 0 and 1"), "{err}");
+    }
+
+    /// The rows of `--surface for_you` with the quick models: the single models, then the
+    /// served pipeline's item-kNN variant, measured on the same shoppers.
+    fn check_for_you_rows(results: &Results, shoppers: usize) {
+        let names: Vec<&str> = results
+            .rows
+            .iter()
+            .map(|r| r.report.model.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "popularity",
+                "trending",
+                "item-knn",
+                "content",
+                "for_you/item-knn"
+            ],
+            "the blend and two-tower variants sit out without their models"
+        );
+        let row = |name: &str| {
+            &results
+                .rows
+                .iter()
+                .find(|r| r.report.model == name)
+                .unwrap()
+                .report
+        };
+        let (served, knn, popularity) =
+            (row("for_you/item-knn"), row("item-knn"), row("popularity"));
+        assert_eq!(served.users, knn.users);
+        assert!(served.users >= shoppers, "{served:?}");
+        assert!(
+            served.metrics.ndcg > 0.0 && served.metrics.recall > 0.0,
+            "{served:?}"
+        );
+        assert!(popularity.metrics.ndcg > 0.0, "{popularity:?}");
+    }
+
+    #[test]
+    fn surface_replay_runs_on_the_demo_shop_and_on_movielens() {
+        let quick = [
+            "--models",
+            "popularity,trending,item-knn,content",
+            "--surface",
+            "for_you",
+        ];
+        let demo: Vec<&str> = ["--demo"].into_iter().chain(quick).collect();
+        let results = run(&args(&demo)).unwrap();
+        assert!(
+            results.setup.contains("temporal split"),
+            "{}",
+            results.setup
+        );
+        check_for_you_rows(&results, 300);
+        let (served, popularity) = (&results.rows[4].report, &results.rows[0].report);
+        assert!(
+            served.metrics.ndcg > popularity.metrics.ndcg,
+            "the demo's shoppers have tastes: {served:?} vs {popularity:?}"
+        );
+
+        let dir = ml_100k_dir();
+        let dir = dir.to_str().unwrap();
+        let movielens: Vec<&str> = ["--movielens", dir].into_iter().chain(quick).collect();
+        let results = run(&args(&movielens)).unwrap();
+        check_for_you_rows(&results, 20);
+
+        let err = run(&args(&["--demo", "--surface", "nowhere"])).unwrap_err();
+        assert!(err.contains("no such surface"), "{err}");
+        let err = run(&args(&["--demo", "--surface", "for_you", "--holdout", "1"])).unwrap_err();
+        assert!(err.contains("--holdout"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ use curio::InteractionKind;
 use tower_sessions::Session;
 
 use crate::error::Error;
-use crate::recs::{LiveEvent, RecRequest, RecService};
+use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
 use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::sessions::{SessionAuth, AUTH_KEY};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
@@ -89,24 +89,6 @@ impl CardCache {
 
 /// History items the dashboard shows (and whose cards it reads).
 const HISTORY_SHOWN: usize = 60;
-
-/// A readable name for a model.
-fn model_label(model: &str) -> &str {
-    match model {
-        "popularity" => "Best sellers",
-        "trending" => "Trending",
-        "content" => "Content-based",
-        "item-knn" => "Item-kNN",
-        "user-knn" => "User-kNN",
-        "als" => "ALS (matrix factorization)",
-        "bpr" => "BPR (matrix factorization)",
-        "ease" => "EASE",
-        "blend" => "Blender (all models)",
-        "neumf" => "NeuMF (neural)",
-        "two-tower" => "Two-tower (neural)",
-        other => other,
-    }
-}
 
 /// What a history item's strongest event says the shopper did.
 fn action_label(kind: Option<InteractionKind>) -> &'static str {
@@ -535,9 +517,9 @@ impl Shop for ShopService {
             self.search.bump_popularity(product_id);
         }
         // One re-scoring of the shown lists for the click and the view together.
-        let live: Vec<LiveEvent> = events
+        let live: Vec<ShopperEvent> = events
             .iter()
-            .map(|e| LiveEvent {
+            .map(|e| ShopperEvent {
                 product_id,
                 kind: e.kind,
                 value: e.value,
@@ -835,7 +817,7 @@ impl Shop for ShopService {
         let models = picks
             .into_iter()
             .map(|p| ModelColumn {
-                label: model_label(&p.model).to_string(),
+                label: curio::registry::label(&p.model).to_string(),
                 items: p
                     .items
                     .into_iter()
@@ -948,7 +930,7 @@ impl Shop for ShopService {
             Some(id) => self.store.cart_products_recent(id).await?,
             None => Vec::new(),
         };
-        let request = RecRequest {
+        let request = SurfaceRequest {
             surface,
             product: query.product,
             cart,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-use server::recs::{RecRequest, Retrained};
+use server::recs::{Retrained, SurfaceRequest};
 use server::store::Store;
 
 /// A smaller generated shop than the default, so each database's run stays short.
@@ -296,9 +296,9 @@ async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
                 while std::time::Instant::now() < deadline {
                     for &shopper in &shoppers {
-                        let request = RecRequest {
+                        let request = SurfaceRequest {
                             surface: "for_you".into(),
-                            ..RecRequest::default()
+                            ..SurfaceRequest::default()
                         };
                         let list = recs
                             .recommend(Some(shopper), &request)
@@ -318,7 +318,11 @@ async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
         });
         let outcome = recs
             .train_and_publish(
-                server::recs::QUICK_MODELS.map(String::from).to_vec(),
+                curio::registry::MODELS
+                    .iter()
+                    .filter(|m| m.quick)
+                    .map(|m| m.name.to_string())
+                    .collect(),
                 "serve",
                 false,
             )

@@ -24,17 +24,20 @@ use curio::strategy::{Assignment, Strategy};
 use curio::InteractionKind;
 use rand::SeedableRng;
 
-pub use explain::{ModelPicks, Taste};
-pub use live::{LiveEvent, LiveShopper, Served};
-pub use modelset::{ModelSet, TrainingData, QUICK_MODELS};
-pub use serve::{RecItem, RecList, RecRequest};
+pub use curio::serving::why::Taste;
+pub use curio::serving::ShopperEvent;
+pub use curio::serving::{RankedItem, SurfaceRequest};
+pub use explain::ModelPicks;
+pub use live::{LiveShopper, Served};
+pub use modelset::{ModelVersion, TrainingData};
+pub use serve::RecList;
 
 use crate::error::Error;
 use crate::store::recs::{NewModelVersion, StrategyStat};
 use crate::store::Store;
 
 /// The strategy used unless `--strategy` names another file.
-pub const DEFAULT_STRATEGY: &str = include_str!("../../strategy.toml");
+pub const DEFAULT_STRATEGY: &str = curio::strategy::BUILTIN;
 
 /// The model settings used unless `--model-params` names another file: the blender's
 /// members leave EASE out (its dense item x item matrix is 140 MB on the default shop).
@@ -69,6 +72,8 @@ pub struct RecsConfig {
     /// A new version may be this much worse (relative NDCG@10) and still go live:
     /// holdouts move as the log grows.
     pub tolerance: f64,
+    /// Seed of every model's random draws (the same log gives the same models).
+    pub seed: u64,
 }
 
 impl RecsConfig {
@@ -84,6 +89,7 @@ impl RecsConfig {
             poll_every: Some(Duration::from_secs(30)),
             flush_every: Duration::from_secs(5),
             tolerance: 0.02,
+            seed: 42,
         }
     }
 
@@ -222,10 +228,10 @@ struct Held {
 struct CachedList {
     live_version: u64,
     set_version: Option<i64>,
-    items: Arc<Vec<RecItem>>,
+    items: Arc<Vec<RankedItem>>,
     /// The surface and request it answers (to score it again after an event).
     surface: String,
-    request: RecRequest,
+    request: SurfaceRequest,
 }
 
 /// Shoppers kept in memory; beyond this the least recently served are dropped (they
@@ -238,7 +244,7 @@ pub struct RecService {
     config: RecsConfig,
     strategy: Strategy,
     params: toml::Table,
-    set: ArcSwap<ModelSet>,
+    set: ArcSwap<ModelVersion>,
     categories: ArcSwap<HashMap<i64, String>>,
     shoppers: Mutex<HashMap<i64, Held>>,
     clock: AtomicU64,
@@ -264,13 +270,7 @@ impl RecService {
         let service = Self::open(store.clone(), config).await?;
         let started = Instant::now();
         if service.current().version.is_none() && !store.catalog_is_empty().await? {
-            let quick: Vec<String> = service
-                .config
-                .models
-                .iter()
-                .filter(|m| QUICK_MODELS.contains(&m.as_str()))
-                .cloned()
-                .collect();
+            let quick = curio::registry::quick_among(&service.config.models);
             let outcome = service.train_and_publish(quick, "serve", true).await?;
             tracing::info!(
                 ?outcome,
@@ -307,7 +307,7 @@ impl RecService {
             })?,
             None => DEFAULT_STRATEGY.to_string(),
         };
-        let known: Vec<&str> = crate::eval_cmd::MODELS.to_vec();
+        let known: Vec<&str> = curio::registry::names().collect();
         let strategy =
             Strategy::parse(&strategy_text, &known).map_err(|e| Error::Startup(e.to_string()))?;
         for name in &config.models {
@@ -335,7 +335,7 @@ impl RecService {
             config,
             strategy,
             params,
-            set: ArcSwap::from_pointee(ModelSet::empty()),
+            set: ArcSwap::from_pointee(ModelVersion::empty()),
             categories: ArcSwap::from_pointee(HashMap::new()),
             shoppers: Mutex::new(HashMap::new()),
             clock: AtomicU64::new(0),
@@ -358,9 +358,10 @@ impl RecService {
         let started = Instant::now();
         if let Some((row, payload)) = store.latest_live_version().await? {
             let id = row.model_version_id;
-            let loaded = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
-                .await
-                .map_err(|e| Error::Startup(format!("loading models: {e}")))?;
+            let loaded =
+                tokio::task::spawn_blocking(move || ModelVersion::from_bytes(&payload, id))
+                    .await
+                    .map_err(|e| Error::Startup(format!("loading models: {e}")))?;
             match loaded {
                 Ok(set) => {
                     tracing::info!(
@@ -448,7 +449,7 @@ impl RecService {
     }
 
     /// The model set serving now.
-    pub fn current(&self) -> Arc<ModelSet> {
+    pub fn current(&self) -> Arc<ModelVersion> {
         self.set.load_full()
     }
 
@@ -490,11 +491,12 @@ impl RecService {
             baskets,
         };
         let params = self.params.clone();
+        let seed = self.config.seed;
         let attribute = self.strategy.rules.consumable_attribute.clone();
         // Below the priority of requests and of re-scoring after events: a retrain
         // under load takes what they leave.
         let (set, bytes) = refresh::train(move || {
-            let set = ModelSet::train(&data, &models, &params, &attribute)?;
+            let set = ModelVersion::train(&data, &models, &params, seed, &attribute)?;
             let bytes = set.to_bytes()?;
             Ok::<_, String>((set, bytes))
         })
@@ -553,7 +555,7 @@ impl RecService {
             return Ok(false);
         };
         let id = row.model_version_id;
-        let set = tokio::task::spawn_blocking(move || ModelSet::from_bytes(&payload, id))
+        let set = tokio::task::spawn_blocking(move || ModelVersion::from_bytes(&payload, id))
             .await
             .map_err(|e| Error::Command(format!("loading models: {e}")))?
             .map_err(Error::Command)?;
@@ -618,7 +620,7 @@ impl RecService {
         value: Option<f32>,
         at_ms: i64,
     ) -> Result<(), Error> {
-        let event = LiveEvent {
+        let event = ShopperEvent {
             product_id,
             kind,
             value,
@@ -632,7 +634,7 @@ impl RecService {
     pub async fn observe_all(
         self: &Arc<Self>,
         shopper: i64,
-        events: &[LiveEvent],
+        events: &[ShopperEvent],
     ) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());

@@ -1,121 +1,29 @@
-//! One trained model set: the catalogue as the models index it, the fitted models, the
-//! co-purchase table, and their holdout metrics. Trained from the database, saved as one
-//! payload (a model version), swapped in whole.
+//! One model version: the engine's model set (catalogue as the models index it, fitted
+//! models, co-purchase table) with its holdout metrics and provenance. Trained from the
+//! database, saved as one payload, swapped in whole.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
 use std::time::Instant;
 
 use curio::eval::{evaluate, leave_last_out};
 use curio::models::{CoPurchase, CoPurchaseConfig};
-use curio::{Dataset, Event, IdMap, ItemFeatures, Recommender};
+use curio::serving::{Catalog, CatalogEntry, ModelSet};
+use curio::{Dataset, Event, IdMap, ItemFeatures};
 use serde::{Deserialize, Serialize};
 
-use crate::eval_cmd::build_model;
 use crate::store::recs::{BasketKey, LogEvent, TrainingProduct};
-
-/// The models the first start fits before serving: seconds each on the default shop.
-pub const QUICK_MODELS: [&str; 4] = ["popularity", "trending", "content", "item-knn"];
 
 /// The metric a new version must not fall below the serving one on.
 pub const GATE_METRIC: &str = "ndcg@10";
 
-/// The catalogue as the models index it (item index = position).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Catalog {
-    /// Per item, its product id.
-    pub product_ids: Vec<i64>,
-    /// Per item, its title.
-    pub titles: Vec<String>,
-    /// Per item, its leaf category id.
-    pub categories: Vec<Option<i64>>,
-    /// Per item, its leaf category's name.
-    pub category_names: Vec<Option<String>>,
-    /// Per item, its category path ("Home > Kitchen").
-    pub paths: Vec<Option<String>>,
-    /// Per item, its price in minor units.
-    pub prices: Vec<Option<i64>>,
-    /// Per item, whether it can be bought (at training time; cards re-check).
-    pub in_stock: Vec<bool>,
-    /// Per item, whether it is a consumable (bought again and again).
-    pub consumable: Vec<bool>,
-    /// Product id to item index.
-    #[serde(skip)]
-    index: HashMap<i64, u32>,
-}
-
-impl Catalog {
-    fn new(products: &[TrainingProduct], consumable_attribute: &str) -> Self {
-        let mut catalog = Catalog::default();
-        for p in products {
-            let attributes: BTreeMap<String, String> =
-                serde_json::from_str(&p.attributes).unwrap_or_default();
-            catalog.product_ids.push(p.product_id);
-            catalog.titles.push(p.title.clone());
-            catalog.categories.push(p.category_id);
-            catalog.category_names.push(
-                p.path
-                    .as_deref()
-                    .and_then(|path| path.rsplit(" > ").next())
-                    .map(str::to_string),
-            );
-            catalog.paths.push(p.path.clone());
-            catalog.prices.push(p.price_minor);
-            catalog.in_stock.push(p.in_stock);
-            catalog.consumable.push(
-                attributes
-                    .get(consumable_attribute)
-                    .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
-            );
-        }
-        catalog.reindex();
-        catalog
-    }
-
-    fn reindex(&mut self) {
-        self.index = self
-            .product_ids
-            .iter()
-            .enumerate()
-            .map(|(i, &id)| (id, i as u32))
-            .collect();
-    }
-
-    /// The item index of a product, if the models know it.
-    pub fn item(&self, product_id: i64) -> Option<u32> {
-        self.index.get(&product_id).copied()
-    }
-
-    /// Whether an item lies in the category at `path` (itself or below it).
-    pub fn in_category(&self, item: u32, path: &str) -> bool {
-        self.paths
-            .get(item as usize)
-            .and_then(Option::as_deref)
-            .is_some_and(|own| {
-                own == path || (own.starts_with(path) && own[path.len()..].starts_with(" > "))
-            })
-    }
-
-    /// Items known.
-    pub fn len(&self) -> usize {
-        self.product_ids.len()
-    }
-
-    /// Whether no item is known.
-    pub fn is_empty(&self) -> bool {
-        self.product_ids.is_empty()
-    }
-}
-
-/// A trained, servable model set.
-pub struct ModelSet {
+/// A trained, servable model version: the engine's [`ModelSet`] (reached through
+/// `Deref`) plus what the database keeps about it.
+pub struct ModelVersion {
     /// The database's id of this version (`None` until saved).
     pub version: Option<i64>,
-    /// The catalogue.
-    pub catalog: Catalog,
-    /// Fitted models by name.
-    pub models: BTreeMap<String, Box<dyn Recommender>>,
-    /// "Frequently bought together".
-    pub copurchase: CoPurchase,
+    /// What serving scores with.
+    pub set: ModelSet,
     /// Holdout metrics: `<model>.ndcg@10`, `<model>.recall@10`, `<model>.fit_seconds`.
     pub metrics: BTreeMap<String, f64>,
     /// Events read.
@@ -127,6 +35,33 @@ pub struct ModelSet {
     /// Per model trained in epochs, each epoch's loss and validation NDCG@10 (kept in the
     /// version's row, not in the payload: a loaded set has none).
     pub curves: BTreeMap<String, Vec<crate::store::recs::EpochPoint>>,
+}
+
+impl Deref for ModelVersion {
+    type Target = ModelSet;
+
+    fn deref(&self) -> &ModelSet {
+        &self.set
+    }
+}
+
+/// The catalogue of the products training read.
+fn catalog_of(products: &[TrainingProduct], consumable_attribute: &str) -> Catalog {
+    Catalog::new(products.iter().map(|p| {
+        let attributes: BTreeMap<String, String> =
+            serde_json::from_str(&p.attributes).unwrap_or_default();
+        CatalogEntry {
+            product_id: p.product_id,
+            title: p.title.clone(),
+            category_id: p.category_id,
+            path: p.path.clone(),
+            price_minor: p.price_minor,
+            in_stock: p.in_stock,
+            consumable: attributes
+                .get(consumable_attribute)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+        }
+    }))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -150,14 +85,12 @@ pub struct TrainingData {
     pub baskets: Vec<BasketKey>,
 }
 
-impl ModelSet {
+impl ModelVersion {
     /// An empty set: serves fallbacks only (no products yet).
     pub fn empty() -> Self {
         Self {
             version: None,
-            catalog: Catalog::default(),
-            models: BTreeMap::new(),
-            copurchase: CoPurchase::default(),
+            set: ModelSet::default(),
             metrics: BTreeMap::new(),
             trained_events: 0,
             trained_until: 0,
@@ -178,10 +111,11 @@ impl ModelSet {
         data: &TrainingData,
         names: &[String],
         params: &toml::Table,
+        seed: u64,
         consumable_attribute: &str,
     ) -> Result<Self, String> {
         let started = Instant::now();
-        let catalog = Catalog::new(&data.products, consumable_attribute);
+        let catalog = catalog_of(&data.products, consumable_attribute);
         let dataset = dataset(&catalog, &data.products, &data.events);
         let split = leave_last_out(&dataset);
         let mut models = BTreeMap::new();
@@ -189,7 +123,8 @@ impl ModelSet {
         let mut curves = BTreeMap::new();
         for name in names {
             let fit_started = Instant::now();
-            let mut model = build_model(name, params, 42)?;
+            let mut model =
+                curio::registry::build(name, params, seed).map_err(|e| e.to_string())?;
             let mut curve = Vec::new();
             model
                 .fit_with_progress(&split.train, &mut |report| {
@@ -233,9 +168,11 @@ impl ModelSet {
         metrics.insert("copurchase.baskets".into(), copurchase.baskets() as f64);
         Ok(Self {
             version: None,
-            catalog,
-            models,
-            copurchase,
+            set: ModelSet {
+                catalog,
+                models,
+                copurchase,
+            },
             metrics,
             trained_events: data.events.len() as i64,
             trained_until: data.events.iter().map(|e| e.occurred_at).max().unwrap_or(0),
@@ -263,7 +200,7 @@ impl ModelSet {
         rmp_serde::to_vec(&payload).map_err(|e| format!("cannot save the model set: {e}"))
     }
 
-    /// Reads back [`ModelSet::to_bytes`].
+    /// Reads back [`ModelVersion::to_bytes`].
     pub fn from_bytes(bytes: &[u8], version: i64) -> Result<Self, String> {
         let payload: Payload = rmp_serde::from_slice(bytes)
             .map_err(|e| format!("model version {version} is unreadable: {e}"))?;
@@ -271,16 +208,18 @@ impl ModelSet {
         catalog.reindex();
         let mut models = BTreeMap::new();
         for (name, bytes) in payload.models {
-            let model = curio::models::from_bytes(&name, &bytes)
+            let model = curio::registry::from_bytes(&name, &bytes)
                 .map_err(|e| format!("model version {version}: {e}"))?;
             models.insert(name, model);
         }
         Ok(Self {
             version: Some(version),
-            catalog,
-            models,
-            copurchase: CoPurchase::from_bytes(&payload.copurchase)
-                .map_err(|e| format!("model version {version}: {e}"))?,
+            set: ModelSet {
+                catalog,
+                models,
+                copurchase: CoPurchase::from_bytes(&payload.copurchase)
+                    .map_err(|e| format!("model version {version}: {e}"))?,
+            },
             metrics: payload.metrics,
             trained_events: payload.trained_events,
             trained_until: payload.trained_until,
@@ -295,7 +234,7 @@ impl ModelSet {
     /// serve lists (the strategy's variants); a blend member is judged through the blend.
     pub fn not_worse_than(
         &self,
-        current: &ModelSet,
+        current: &ModelVersion,
         tolerance: f64,
         gated: &[String],
     ) -> Result<(), String> {

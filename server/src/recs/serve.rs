@@ -1,50 +1,18 @@
-//! Filling a surface: pick the variant, score from the live state, apply the rules
-//! (exclusions, filters, dislike demotion, diversity), and give every item a reason.
+//! Filling a surface for a shopper: pick the variant, serve a personal list already
+//! scored for their state from the slot's cache, else rank it with the engine's
+//! pipeline (`curio::serving::rank`), cache it, and record what was served.
 
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, TryLockError};
 
-use curio::rerank::{cap_per_category, mmr};
+use curio::serving::{self, RankedItem, Shopper, SurfaceRequest};
 use curio::strategy::{Assignment, Source, Surface};
-use curio::topk::top_k;
-use curio::InteractionKind;
 use rand::Rng;
 
 use super::live::{LiveShopper, Served};
-use super::modelset::ModelSet;
+use super::modelset::ModelVersion;
 use super::{CachedList, RecService, Slot};
 use crate::error::Error;
-
-/// Candidates scored before the rules cut the list down to `k`.
-const CANDIDATES: usize = 200;
-
-/// A request for one surface.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecRequest {
-    /// The surface's name in the strategy.
-    pub surface: String,
-    /// The product on screen (product-page surfaces).
-    pub product: Option<i64>,
-    /// The cart's products ("complete your order").
-    pub cart: Vec<i64>,
-    /// Only products in this category (its path) or below it.
-    pub category: Option<String>,
-    /// Only products at or above this price (minor units).
-    pub price_min: Option<i64>,
-    /// Only products at or below this price (minor units).
-    pub price_max: Option<i64>,
-}
-
-/// One recommended product.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecItem {
-    /// The product.
-    pub product_id: i64,
-    /// The variant's score (its scale is the model's).
-    pub score: f32,
-    /// One line on why.
-    pub reason: String,
-}
 
 /// A filled surface.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,32 +30,7 @@ pub struct RecList {
     /// The model version that scored it.
     pub model_version: Option<i64>,
     /// Best first.
-    pub items: Vec<RecItem>,
-}
-
-/// What the rules need about the shopper, taken once per request.
-struct Context {
-    history: Vec<(u32, f32)>,
-    seen: HashSet<i64>,
-    excluded: HashSet<i64>,
-    /// Sorted.
-    disliked: Vec<i64>,
-    anchor: Option<(i64, InteractionKind)>,
-    version: u64,
-}
-
-impl Context {
-    /// Nothing known: for a list that comes whole from the cache.
-    fn empty(version: u64) -> Self {
-        Self {
-            history: Vec::new(),
-            seen: HashSet::new(),
-            excluded: HashSet::new(),
-            disliked: Vec::new(),
-            anchor: None,
-            version,
-        }
-    }
+    pub items: Vec<RankedItem>,
 }
 
 impl RecService {
@@ -100,7 +43,7 @@ impl RecService {
     pub async fn recommend(
         self: &Arc<Self>,
         shopper: Option<i64>,
-        request: &RecRequest,
+        request: &SurfaceRequest,
     ) -> Result<RecList, Error> {
         if !self.strategy.surface.contains_key(&request.surface) {
             return Err(Error::Command(format!(
@@ -142,7 +85,7 @@ impl RecService {
     /// Whether `request`'s surface is answered from memory for this shopper: a
     /// non-personal surface, or a personal list already scored for their current state,
     /// variant and model version.
-    fn list_ready(&self, set: &ModelSet, slot: &Slot, request: &RecRequest) -> bool {
+    fn list_ready(&self, set: &ModelVersion, slot: &Slot, request: &SurfaceRequest) -> bool {
         let surface = &self.strategy.surface[&request.surface];
         if surface.source != Source::Personal {
             return true;
@@ -166,10 +109,16 @@ impl RecService {
     /// Scores again, for the shopper's new state, the personal lists last scored for
     /// state `before` (what they are looking at). Nothing is recorded as served: that
     /// happens when a list is asked for.
-    pub(super) fn rescore_shown(&self, set: &ModelSet, shopper: i64, slot: &mut Slot, before: u64) {
+    pub(super) fn rescore_shown(
+        &self,
+        set: &ModelVersion,
+        shopper: i64,
+        slot: &mut Slot,
+        before: u64,
+    ) {
         // One entry per cache key (surface, variant, request); a shopper keeps one
         // variant per surface between events, so a list is scored once.
-        let shown: Vec<(String, RecRequest)> = slot
+        let shown: Vec<(String, SurfaceRequest)> = slot
             .cache
             .values()
             .filter(|list| list.live_version == before)
@@ -197,7 +146,7 @@ impl RecService {
     /// waiting for the cores while the requests queue behind the lock).
     pub(super) fn draw_shown_variants(
         &self,
-        set: &ModelSet,
+        set: &ModelVersion,
         shopper: i64,
         slot: &mut Slot,
         before: u64,
@@ -225,7 +174,7 @@ impl RecService {
     /// whether it was drawn now (to be kept in the slot).
     fn variant_for(
         &self,
-        set: &ModelSet,
+        set: &ModelVersion,
         shopper: Option<i64>,
         slot: Option<&Slot>,
         name: &str,
@@ -243,10 +192,10 @@ impl RecService {
 
     fn fill_with_fallbacks(
         &self,
-        set: &ModelSet,
+        set: &ModelVersion,
         shopper: Option<i64>,
         slot: Option<&Arc<std::sync::Mutex<Slot>>>,
-        request: &RecRequest,
+        request: &SurfaceRequest,
     ) -> RecList {
         let mut name = request.surface.clone();
         loop {
@@ -276,17 +225,17 @@ impl RecService {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn fill(
         &self,
-        set: &ModelSet,
+        set: &ModelVersion,
         shopper: Option<i64>,
         mut slot: Option<&mut Slot>,
         name: &str,
         surface: &Surface,
-        request: &RecRequest,
+        request: &SurfaceRequest,
         record: bool,
     ) -> RecList {
-        let rules = &self.strategy.rules;
         let empty = LiveShopper::default();
         let live = slot.as_ref().map_or(&empty, |s| &s.live);
         let version = live.version;
@@ -307,240 +256,42 @@ impl RecService {
                 .map(|list| list.items.clone()),
             _ => None,
         };
-        let context = match cached {
-            Some(_) => Context::empty(version),
+        let mut to_cache = None;
+        let (title, items) = match cached {
+            Some(items) => (surface.title.clone(), items.as_ref().clone()),
             None => {
-                let refusals = live.refusals();
-                let mut context = Context {
-                    history: live.history_with(&set.catalog, rules, &refusals),
-                    seen: live.seen(),
-                    excluded: live.excluded_with(&refusals),
-                    anchor: live.anchor_with(&refusals),
-                    disliked: refusals.disliked,
-                    version,
+                let models = variant
+                    .as_deref()
+                    .map(|v| variant_models(surface, v))
+                    .unwrap_or_default();
+                let interests = self.interest_paths(live);
+                let who = Shopper {
+                    history: live.history(),
+                    interests: &interests,
+                    now_ms: crate::sessions::unix_millis(),
                 };
-                // A new shopper who chose categories at onboarding: the best of those
-                // categories stand in for a history.
-                if context.history.is_empty() && !live.interests().is_empty() {
-                    context.history = self.interest_history(set, live.interests());
+                let ranked =
+                    serving::rank(set, &self.strategy.rules, surface, &models, &who, request);
+                if surface.source == Source::Personal {
+                    to_cache = key.map(|key| (key, Arc::new(ranked.items.clone())));
                 }
-                context
+                (ranked.title, ranked.items)
             }
         };
-        let mut list = RecList {
+        let list = RecList {
             requested: request.surface.clone(),
             surface: name.to_string(),
-            title: surface.title.clone(),
+            title,
             variant: variant
                 .clone()
                 .unwrap_or_else(|| format!("{:?}", surface.source).to_lowercase()),
             request_id: request_id.clone(),
             model_version: set.version,
-            items: Vec::new(),
+            items,
         };
-        let allowed = |item: u32, context: &Context| -> bool {
-            let catalog = &set.catalog;
-            let product = catalog.product_ids[item as usize];
-            !context.excluded.contains(&product)
-                && (!rules.exclude_out_of_stock || catalog.in_stock[item as usize])
-                && request.product != Some(product)
-                && !request.cart.contains(&product)
-                && request
-                    .category
-                    .as_deref()
-                    .is_none_or(|path| catalog.in_category(item, path))
-                && match (
-                    catalog.prices[item as usize],
-                    request.price_min,
-                    request.price_max,
-                ) {
-                    (None, None, None) => true,
-                    (None, _, _) => false,
-                    (Some(p), low, high) => {
-                        low.is_none_or(|l| p >= l) && high.is_none_or(|h| p <= h)
-                    }
-                }
-        };
-
-        let mut to_cache = None;
-        let items: Vec<RecItem> = match surface.source {
-            Source::Personal => {
-                let Some(variant) = &variant else {
-                    return list;
-                };
-                match cached {
-                    Some(items) => items.as_ref().clone(),
-                    None if context.history.is_empty() => return list,
-                    None => {
-                        let models = &self.variant_models(surface, variant);
-                        let ranked = self.personal(set, models, &context, &allowed);
-                        let chosen = self.diversify(set, surface, &ranked);
-                        let picked: Vec<u32> = chosen.iter().map(|&(item, _)| item).collect();
-                        let reasons = self.personal_reasons(set, models, live, &context, &picked);
-                        let items: Vec<RecItem> = chosen
-                            .into_iter()
-                            .zip(reasons)
-                            .map(|((item, score), reason)| RecItem {
-                                product_id: set.catalog.product_ids[item as usize],
-                                score,
-                                reason,
-                            })
-                            .collect();
-                        to_cache = key.map(|key| (key, Arc::new(items.clone())));
-                        items
-                    }
-                }
-            }
-            Source::BecauseYouLiked | Source::Similar => {
-                let Some(variant) = &variant else {
-                    return list;
-                };
-                let anchor = match surface.source {
-                    Source::Similar => request.product.map(|p| (p, InteractionKind::View)),
-                    _ => context.anchor,
-                };
-                let Some((anchor, kind)) = anchor else {
-                    return list;
-                };
-                let Some(anchor_item) = set.catalog.item(anchor) else {
-                    return list;
-                };
-                let title = &set.catalog.titles[anchor_item as usize];
-                list.title = surface.title.replace("{item}", title);
-                let models = self.variant_models(surface, variant);
-                let mut fused = fuse(
-                    models
-                        .iter()
-                        .filter_map(|m| set.models.get(m))
-                        .map(|m| m.similar_items(anchor_item, CANDIDATES)),
-                );
-                let personal = surface.source == Source::BecauseYouLiked;
-                fused.retain(|&(item, _)| {
-                    allowed(item, &context)
-                        && !(personal
-                            && context
-                                .seen
-                                .contains(&set.catalog.product_ids[item as usize]))
-                });
-                self.demote_dislikes(set, &context, &mut fused);
-                let reason = match (surface.source, kind) {
-                    (Source::Similar, _) => format!("Similar to {title}"),
-                    (_, InteractionKind::Purchase) => format!("Because you bought {title}"),
-                    (_, InteractionKind::AddToCart) => format!("Goes with {title} in your cart"),
-                    (_, InteractionKind::Rating) => format!("Because you rated {title} highly"),
-                    _ => format!("Because you liked {title}"),
-                };
-                self.diversify(set, surface, &fused)
-                    .into_iter()
-                    .map(|(item, score)| RecItem {
-                        product_id: set.catalog.product_ids[item as usize],
-                        score,
-                        reason: reason.clone(),
-                    })
-                    .collect()
-            }
-            Source::BoughtTogether | Source::CompleteOrder => {
-                let basket: Vec<u32> = match surface.source {
-                    Source::BoughtTogether => request.product.into_iter().collect(),
-                    _ => request.cart.clone(),
-                }
-                .into_iter()
-                .filter_map(|p| set.catalog.item(p))
-                .collect();
-                if let (Source::BoughtTogether, Some(&item)) = (surface.source, basket.first()) {
-                    list.title = surface
-                        .title
-                        .replace("{item}", &set.catalog.titles[item as usize]);
-                }
-                let completed = set.copurchase.complete(&basket, CANDIDATES);
-                let ranked: Vec<(u32, f32)> = completed
-                    .iter()
-                    .filter(|(item, _, _)| allowed(*item, &context))
-                    .map(|&(item, lift, _)| (item, lift))
-                    .collect();
-                let because: std::collections::HashMap<u32, u32> = completed
-                    .iter()
-                    .map(|&(item, _, with)| (item, with))
-                    .collect();
-                self.diversify(set, surface, &ranked)
-                    .into_iter()
-                    .map(|(item, lift)| RecItem {
-                        product_id: set.catalog.product_ids[item as usize],
-                        score: lift,
-                        reason: format!(
-                            "Often bought with {}",
-                            set.catalog.titles[because[&item] as usize]
-                        ),
-                    })
-                    .collect()
-            }
-            Source::Trending | Source::Onboarding => {
-                let Some(trending) = set
-                    .models
-                    .get("trending")
-                    .or_else(|| set.models.get("popularity"))
-                else {
-                    return list;
-                };
-                let mut scores = vec![0.0f32; set.catalog.len()];
-                trending.score_history(&[], &mut scores);
-                let ranked = top_k(&scores, CANDIDATES.max(set.catalog.len() / 10), |item| {
-                    !allowed(item, &context) || scores[item as usize] <= 0.0
-                });
-                let ranked = if surface.source == Source::Onboarding {
-                    // One from each department in turn: a picker shows the whole shop.
-                    round_robin_by_department(set, &ranked, surface.k)
-                } else {
-                    self.diversify(set, surface, &ranked)
-                };
-                ranked
-                    .into_iter()
-                    .map(|(item, score)| RecItem {
-                        product_id: set.catalog.product_ids[item as usize],
-                        score,
-                        reason: match &set.catalog.category_names[item as usize] {
-                            Some(category) => format!("Popular in {category} this week"),
-                            None => "Popular this week".to_string(),
-                        },
-                    })
-                    .collect()
-            }
-            Source::RecentlyViewed => live
-                .recently_viewed(surface.k)
-                .into_iter()
-                .filter(|(p, _)| request.product != Some(*p))
-                .map(|(product_id, at_ms)| RecItem {
-                    product_id,
-                    score: 0.0,
-                    reason: format!("You viewed this {}", ago(at_ms)),
-                })
-                .collect(),
-            Source::BuyAgain => live
-                .purchases()
-                .into_iter()
-                .filter(|(p, _, _)| {
-                    set.catalog
-                        .item(*p)
-                        .is_some_and(|item| set.catalog.consumable[item as usize])
-                        && !context.disliked.contains(p)
-                })
-                .take(surface.k)
-                .map(|(product_id, times, at_ms)| RecItem {
-                    product_id,
-                    score: times as f32,
-                    reason: if times > 1 {
-                        format!("You bought this {times} times, last {}", ago(at_ms))
-                    } else {
-                        format!("You bought this {}", ago(at_ms))
-                    },
-                })
-                .collect(),
-        };
-        list.items = items;
-        list.items.truncate(surface.k);
         if let (Some(slot), Some(variant), true) = (slot.as_mut(), &variant, drawn) {
             slot.variants
-                .insert(name.to_string(), (context.version, variant.clone()));
+                .insert(name.to_string(), (version, variant.clone()));
         }
         if let (Some(slot), Some((key, items))) = (slot.as_mut(), to_cache) {
             if slot.cache.len() >= 32 {
@@ -549,7 +300,7 @@ impl RecService {
             slot.cache.insert(
                 key,
                 CachedList {
-                    live_version: context.version,
+                    live_version: version,
                     set_version: set.version,
                     items,
                     surface: name.to_string(),
@@ -586,11 +337,24 @@ impl RecService {
         list
     }
 
+    /// The category paths of the shopper's onboarding interests.
+    pub(super) fn interest_paths(&self, live: &LiveShopper) -> Vec<String> {
+        let interests = live.history().interests();
+        if interests.is_empty() {
+            return Vec::new();
+        }
+        let categories = self.categories.load();
+        interests
+            .iter()
+            .filter_map(|id| categories.get(id).cloned())
+            .collect()
+    }
+
     /// The variant for this shopper: among those whose models are all loaded, by the
     /// surface's assignment rule.
     fn choose_variant(
         &self,
-        set: &ModelSet,
+        set: &ModelVersion,
         shopper: Option<i64>,
         name: &str,
         surface: &Surface,
@@ -619,256 +383,25 @@ impl RecService {
         ready.get(index).map(|v| v.to_string())
     }
 
-    fn variant_ready(&self, set: &ModelSet, surface: &Surface, variant: &str) -> bool {
+    fn variant_ready(&self, set: &ModelVersion, surface: &Surface, variant: &str) -> bool {
         surface
             .variants
             .iter()
             .any(|v| v.name == variant && v.models.iter().all(|m| set.models.contains_key(m)))
     }
-
-    fn variant_models(&self, surface: &Surface, variant: &str) -> Vec<String> {
-        surface
-            .variants
-            .iter()
-            .find(|v| v.name == variant)
-            .map(|v| v.models.clone())
-            .unwrap_or_default()
-    }
-
-    /// Personal scores: each model's top candidates over the live history, fused, then
-    /// the rules.
-    fn personal(
-        &self,
-        set: &ModelSet,
-        models: &[String],
-        context: &Context,
-        allowed: &dyn Fn(u32, &Context) -> bool,
-    ) -> Vec<(u32, f32)> {
-        let n = set.catalog.len();
-        let mut scores = vec![0.0f32; n];
-        let lists = models
-            .iter()
-            .filter_map(|m| set.models.get(m))
-            .map(|model| {
-                scores.iter_mut().for_each(|s| *s = 0.0);
-                model.score_history(&context.history, &mut scores);
-                top_k(&scores, CANDIDATES, |item| {
-                    let product = set.catalog.product_ids[item as usize];
-                    context.seen.contains(&product)
-                        || !allowed(item, context)
-                        || !scores[item as usize].is_finite()
-                })
-            });
-        let lists: Vec<Vec<(u32, f32)>> = lists.collect();
-        let mut fused = fuse(lists.into_iter());
-        self.demote_dislikes(set, context, &mut fused);
-        fused
-    }
-
-    /// Near-duplicates of disliked products lose relevance in proportion to their
-    /// similarity (content similarity when the content model is loaded, else the first
-    /// model that knows similar items), then the list is re-sorted.
-    fn demote_dislikes(&self, set: &ModelSet, context: &Context, ranked: &mut [(u32, f32)]) {
-        let rules = &self.strategy.rules;
-        if context.disliked.is_empty() || rules.dislike_demotion == 0.0 || ranked.is_empty() {
-            return;
-        }
-        let Some(similar) = set
-            .models
-            .get("content")
-            .or_else(|| set.models.get("item-knn"))
-        else {
-            return;
-        };
-        let mut penalty: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
-        for &product in &context.disliked {
-            let Some(item) = set.catalog.item(product) else {
-                continue;
-            };
-            for (other, sim) in similar.similar_items(item, 100) {
-                if sim >= rules.near_duplicate {
-                    let p = penalty.entry(other).or_default();
-                    *p = p.max(sim.min(1.0));
-                }
-            }
-        }
-        if penalty.is_empty() {
-            return;
-        }
-        let (lo, hi) = ranked
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
-                (lo.min(r.1), hi.max(r.1))
-            });
-        let span = (hi - lo).max(f32::MIN_POSITIVE);
-        for entry in ranked.iter_mut() {
-            if let Some(&p) = penalty.get(&entry.0) {
-                // Relevance in [0, 1], minus the demotion, back to the list's scale.
-                let relevance = (entry.1 - lo) / span - rules.dislike_demotion * p;
-                entry.1 = lo + relevance * span;
-            }
-        }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    }
-
-    fn diversify(
-        &self,
-        set: &ModelSet,
-        surface: &Surface,
-        ranked: &[(u32, f32)],
-    ) -> Vec<(u32, f32)> {
-        let k = surface.k;
-        let mut out = match surface.diversity.mmr {
-            Some(lambda) => mmr(&ranked[..ranked.len().min(k * 5)], k * 2, lambda, |a, b| {
-                same_category(set, a, b)
-            }),
-            None => ranked.to_vec(),
-        };
-        if let Some(cap) = surface.diversity.per_category {
-            out = cap_per_category(&out, k, cap, |item| {
-                set.catalog.categories[item as usize].map(|c| c as u32)
-            });
-        }
-        out.truncate(k);
-        out
-    }
-
-    /// A pseudo-history from onboarding categories: the five most popular products of
-    /// each.
-    pub(super) fn interest_history(&self, set: &ModelSet, interests: &[i64]) -> Vec<(u32, f32)> {
-        let Some(trending) = set
-            .models
-            .get("trending")
-            .or_else(|| set.models.get("popularity"))
-        else {
-            return Vec::new();
-        };
-        let categories = self.categories.load();
-        let mut scores = vec![0.0f32; set.catalog.len()];
-        trending.score_history(&[], &mut scores);
-        let mut history = Vec::new();
-        for id in interests {
-            let Some(path) = categories.get(id) else {
-                continue;
-            };
-            for (item, _) in top_k(&scores, 5, |item| !set.catalog.in_category(item, path)) {
-                history.push((item, 1.0));
-            }
-        }
-        history.sort_unstable_by_key(|(item, _)| *item);
-        history.dedup_by_key(|(item, _)| *item);
-        history
-    }
-
-    /// The reasons for personal items: for each, the history product that pushed it up
-    /// most (by the first model that names one), else the category it is popular in.
-    /// Each model explains the whole list at once.
-    fn personal_reasons(
-        &self,
-        set: &ModelSet,
-        models: &[String],
-        live: &LiveShopper,
-        context: &Context,
-        items: &[u32],
-    ) -> Vec<String> {
-        let mut reasons: Vec<Option<String>> = vec![None; items.len()];
-        for model in models.iter().filter_map(|m| set.models.get(m)) {
-            let open: Vec<usize> = (0..items.len()).filter(|&i| reasons[i].is_none()).collect();
-            if open.is_empty() {
-                break;
-            }
-            let asked: Vec<u32> = open.iter().map(|&i| items[i]).collect();
-            let explanations = model.explain_many(&context.history, &asked);
-            for (&i, explanation) in open.iter().zip(explanations) {
-                reasons[i] = super::explain::reason(set, live, &explanation);
-            }
-        }
-        reasons
-            .into_iter()
-            .zip(items)
-            .map(|(reason, &item)| reason.unwrap_or_else(|| super::explain::popular_in(set, item)))
-            .collect()
-    }
 }
 
 /// The key of a personal list in the shopper's cache.
-fn cache_key(surface: &str, variant: &str, request: &RecRequest) -> String {
+fn cache_key(surface: &str, variant: &str, request: &SurfaceRequest) -> String {
     format!("{surface}|{variant}|{request:?}")
 }
 
-/// Reciprocal-rank fusion (k = 60) of ranked lists; one list passes through with its own
-/// scores.
-fn fuse(lists: impl Iterator<Item = Vec<(u32, f32)>>) -> Vec<(u32, f32)> {
-    let lists: Vec<Vec<(u32, f32)>> = lists.collect();
-    if lists.len() == 1 {
-        return lists.into_iter().next().unwrap_or_default();
-    }
-    let mut sums: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
-    for list in &lists {
-        for (rank, &(item, _)) in list.iter().enumerate() {
-            *sums.entry(item).or_default() += 1.0 / (60.0 + rank as f32 + 1.0);
-        }
-    }
-    let mut fused: Vec<(u32, f32)> = sums.into_iter().collect();
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    fused
-}
-
-fn same_category(set: &ModelSet, a: u32, b: u32) -> f32 {
-    match (
-        set.catalog.categories[a as usize],
-        set.catalog.categories[b as usize],
-    ) {
-        (Some(x), Some(y)) if x == y => 1.0,
-        _ => 0.0,
-    }
-}
-
-fn round_robin_by_department(set: &ModelSet, ranked: &[(u32, f32)], k: usize) -> Vec<(u32, f32)> {
-    let department = |item: u32| {
-        set.catalog.paths[item as usize]
-            .as_deref()
-            .map(|p| p.split(" > ").next().unwrap_or(p).to_string())
-    };
-    let mut queues: Vec<(Option<String>, Vec<(u32, f32)>)> = Vec::new();
-    for &(item, score) in ranked {
-        let d = department(item);
-        match queues.iter_mut().find(|(name, _)| *name == d) {
-            Some((_, queue)) => queue.push((item, score)),
-            None => queues.push((d, vec![(item, score)])),
-        }
-    }
-    let mut out = Vec::with_capacity(k);
-    let mut round = 0;
-    while out.len() < k && queues.iter().any(|(_, q)| q.len() > round) {
-        for (_, queue) in &queues {
-            if let Some(&entry) = queue.get(round) {
-                if out.len() < k {
-                    out.push(entry);
-                }
-            }
-        }
-        round += 1;
-    }
-    out
-}
-
-/// "today", "yesterday", "3 days ago", "on 2026-10-02".
-fn ago(at_ms: i64) -> String {
-    let now = crate::sessions::unix_millis();
-    let days = (now - at_ms).max(0) / 86_400_000;
-    match days {
-        0 => "today".into(),
-        1 => "yesterday".into(),
-        2..=30 => format!("{days} days ago"),
-        _ => match time::OffsetDateTime::from_unix_timestamp(at_ms / 1000) {
-            Ok(t) => format!(
-                "on {:04}-{:02}-{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day()
-            ),
-            Err(_) => "a while ago".into(),
-        },
-    }
+/// The models of a surface's variant.
+fn variant_models(surface: &Surface, variant: &str) -> Vec<String> {
+    surface
+        .variants
+        .iter()
+        .find(|v| v.name == variant)
+        .map(|v| v.models.clone())
+        .unwrap_or_default()
 }

@@ -1,6 +1,74 @@
-//! Business rules on a ranked list: diversity by maximal marginal relevance (Carbonell and
-//! Goldstein 1998) or a cap per category. Both take a list already ranked best first and
-//! return at most `k` of its items, never inventing one.
+//! Diversity on a ranked list: maximal marginal relevance (Carbonell and Goldstein 1998),
+//! a cap per category, and a round robin over departments. Each takes a list already
+//! ranked best first and returns at most `k` of its items, never inventing one.
+
+use crate::strategy::Diversity;
+
+use super::Catalog;
+
+/// A surface's diversity rules on `ranked`: MMR over the top `5k` with same-leaf-category
+/// as the similarity (when asked), then the per-category cap (when asked); at most `k`.
+pub fn diversify(
+    catalog: &Catalog,
+    rules: &Diversity,
+    ranked: &[(u32, f32)],
+    k: usize,
+) -> Vec<(u32, f32)> {
+    let mut out = match rules.mmr {
+        Some(lambda) => mmr(&ranked[..ranked.len().min(k * 5)], k * 2, lambda, |a, b| {
+            same_category(catalog, a, b)
+        }),
+        None => ranked.to_vec(),
+    };
+    if let Some(cap) = rules.per_category {
+        out = cap_per_category(&out, k, cap, |item| {
+            catalog.categories[item as usize].map(|c| c as u32)
+        });
+    }
+    out.truncate(k);
+    out
+}
+
+/// 1 when both items have the same leaf category, else 0.
+fn same_category(catalog: &Catalog, a: u32, b: u32) -> f32 {
+    match (
+        catalog.categories[a as usize],
+        catalog.categories[b as usize],
+    ) {
+        (Some(x), Some(y)) if x == y => 1.0,
+        _ => 0.0,
+    }
+}
+
+/// One item from each department in turn (departments in the order of their best item),
+/// so a short list shows the whole shop; at most `k`.
+pub fn round_robin_by_department(
+    catalog: &Catalog,
+    ranked: &[(u32, f32)],
+    k: usize,
+) -> Vec<(u32, f32)> {
+    let mut queues: Vec<(Option<&str>, Vec<(u32, f32)>)> = Vec::new();
+    for &(item, score) in ranked {
+        let d = catalog.department(item);
+        match queues.iter_mut().find(|(name, _)| *name == d) {
+            Some((_, queue)) => queue.push((item, score)),
+            None => queues.push((d, vec![(item, score)])),
+        }
+    }
+    let mut out = Vec::with_capacity(k);
+    let mut round = 0;
+    while out.len() < k && queues.iter().any(|(_, q)| q.len() > round) {
+        for (_, queue) in &queues {
+            if let Some(&entry) = queue.get(round) {
+                if out.len() < k {
+                    out.push(entry);
+                }
+            }
+        }
+        round += 1;
+    }
+    out
+}
 
 /// Maximal marginal relevance: picks items one at a time, each maximising
 /// `lambda * relevance - (1 - lambda) * (largest similarity to an item already picked)`.
@@ -135,5 +203,55 @@ mod tests {
             .map(|r| r.0)
             .collect();
         assert_eq!(items, vec![0, 1, 6, 7]);
+    }
+
+    #[test]
+    fn diversify_applies_the_surfaces_rules_and_cuts_to_k() {
+        use super::super::catalog::tests::catalog;
+        let catalog = catalog(&[
+            (1, "A", 1),
+            (2, "A", 1),
+            (3, "A", 1),
+            (4, "B", 1),
+            (5, "C", 1),
+        ]);
+        let ranked: Vec<(u32, f32)> = (0..5).map(|i| (i, 5.0 - i as f32)).collect();
+        let items = |rules: Diversity, k: usize| -> Vec<u32> {
+            diversify(&catalog, &rules, &ranked, k)
+                .iter()
+                .map(|r| r.0)
+                .collect()
+        };
+        assert_eq!(items(Diversity::default(), 3), [0, 1, 2]);
+        let capped = Diversity {
+            per_category: Some(1),
+            ..Diversity::default()
+        };
+        assert_eq!(items(capped, 3), [0, 3, 4]);
+        let spread = Diversity {
+            mmr: Some(0.3),
+            ..Diversity::default()
+        };
+        // Low lambda: a new category beats the next of the same one.
+        assert_eq!(items(spread, 3), [0, 3, 4]);
+    }
+
+    #[test]
+    fn the_round_robin_takes_one_per_department_per_round() {
+        use super::super::catalog::tests::catalog;
+        let catalog = catalog(&[
+            (1, "Home > Kitchen", 1),
+            (2, "Home > Garden", 1),
+            (3, "Toys", 1),
+            (4, "Toys > Games", 1),
+            (5, "Books", 1),
+        ]);
+        let ranked: Vec<(u32, f32)> = (0..5).map(|i| (i, 5.0 - i as f32)).collect();
+        let items: Vec<u32> = round_robin_by_department(&catalog, &ranked, 4)
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        // Home, Toys, Books, then Home's second.
+        assert_eq!(items, [0, 2, 4, 1]);
     }
 }

@@ -1,5 +1,6 @@
 //! Offline evaluation: split protocols and full-ranking metrics over every item a user has
-//! not interacted with in training (no sampled negatives).
+//! not interacted with in training (no sampled negatives). [`replay`] measures the lists
+//! the serving pipeline gives on a temporal split.
 
 use std::collections::HashSet;
 
@@ -13,6 +14,8 @@ use crate::data::Dataset;
 use crate::metrics::{catalogue_coverage, intra_list_diversity, novelty, RankingMetrics};
 use crate::recommender::{recommend, Exclusions, Recommender};
 use crate::topk::top_k;
+
+pub mod replay;
 
 /// A train set and, per training user, the held-out items that count as relevant.
 #[derive(Debug, Clone)]
