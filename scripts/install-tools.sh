@@ -34,17 +34,25 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The tools' own release profiles build with fat LTO in one codegen unit, which took
+# 16-25 minutes for cargo-leptos on 2 cores; these tools only drive builds, so they are
+# built with the usual parallel codegen instead (in cargo's own temporary directory).
+fast_install() {
+  env -u CARGO_TARGET_DIR CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
+
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes 15-30 minutes on 2 cores, once)"
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (several minutes on 2 cores, once)"
   # --ignore-rust-version: one locked dependency declares a newer rustc than it needs.
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
+  fast_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 wb_version="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
   say "installing wasm-bindgen-cli $wb_version"
-  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  fast_install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
 # wasm-opt from npm's binaryen (Debian's older binaryen produces a WASM that fails to hydrate).
