@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::auth::ssr::{Accounts, Session};
-use server::accounts::hashing::PasswordHasher;
-use server::accounts::throttle::ThrottlePolicy;
-use server::accounts::AccountService;
 use server::config::Config;
-use server::db::Database;
-use server::sessions::SessionPolicy;
+use server::http::sessions::SessionPolicy;
+use server::services::accounts::hashing::PasswordHasher;
+use server::services::accounts::throttle::ThrottlePolicy;
+use server::services::accounts::AccountService;
+use server::store::db::Database;
 use server::store::Store;
 use tower_sessions::MemoryStore;
 

@@ -83,7 +83,7 @@ impl Connection {
         if let Some(set) = response.headers().get("set-cookie") {
             let value = set.to_str().unwrap_or_default();
             if let Some(pair) = value.split(';').next() {
-                if pair.starts_with(server::sessions::COOKIE_NAME) {
+                if pair.starts_with(server::http::sessions::COOKIE_NAME) {
                     self.cookie = Some(pair.to_string());
                 }
             }
@@ -247,7 +247,7 @@ async fn round(
 }
 
 fn curio_now_ms() -> i64 {
-    server::sessions::unix_millis()
+    server::http::sessions::unix_millis()
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -315,11 +315,11 @@ async fn run() {
     .to_vec();
 
     let started = Instant::now();
-    let database = server::db::Database::connect(config.database_url.as_deref(), &dir)
+    let database = server::store::db::Database::connect(config.database_url.as_deref(), &dir)
         .await
         .expect("database");
     let store = Store::new(database);
-    server::seed::seed(&store, &curio::demo::DemoConfig::default())
+    server::services::seed::seed(&store, &curio::demo::DemoConfig::default())
         .await
         .expect("seed");
     println!(

@@ -15,8 +15,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, Request};
 use http_body_util::BodyExt;
 use server::config::Config;
-use server::db::Database;
-use server::search::{Filters, SearchIndex, Sort};
+use server::services::search::{Filters, SearchIndex, Sort};
+use server::store::db::Database;
 use server::store::Store;
 use tower::ServiceExt;
 
@@ -55,7 +55,7 @@ async fn main() {
         let dir = temp_dir(&format!("seed{run}"));
         let store = sqlite_store(&dir).await;
         let started = Instant::now();
-        let report = server::seed::seed(&store, &curio::demo::DemoConfig::default())
+        let report = server::services::seed::seed(&store, &curio::demo::DemoConfig::default())
             .await
             .expect("seed");
         total.push(started.elapsed().as_secs_f64());
@@ -82,13 +82,13 @@ async fn main() {
         for run in 0..RUNS {
             let dir = temp_dir(&format!("ml{run}"));
             let store = sqlite_store(&dir).await;
-            let args = server::import_cmd::ImportArgs {
+            let args = server::cli::import::ImportArgs {
                 format: "movielens".into(),
                 map: Vec::new(),
                 paths: vec![ml.clone()],
             };
             let started = Instant::now();
-            let report = server::import_cmd::run_import(&store, &args)
+            let report = server::cli::import::run_import(&store, &args)
                 .await
                 .expect("import");
             let secs = started.elapsed().as_secs_f64();
@@ -106,7 +106,7 @@ async fn main() {
     // 3. Search latency on the default catalogue, and 4. SSR of two pages.
     let dir = temp_dir("serve");
     let store = sqlite_store(&dir).await;
-    server::seed::seed(&store, &curio::demo::DemoConfig::default())
+    server::services::seed::seed(&store, &curio::demo::DemoConfig::default())
         .await
         .expect("seed");
     let index = SearchIndex::new().expect("index");

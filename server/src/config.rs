@@ -25,15 +25,15 @@ pub enum Command {
     /// Create the database if needed, apply migrations and exit.
     Migrate,
     /// Evaluate recommendation models offline on a split of interaction data.
-    Eval(crate::eval_cmd::EvalArgs),
+    Eval(crate::cli::eval::EvalArgs),
     /// Train a neural model (NeuMF or two-tower) and write it to a file.
-    Train(crate::train_cmd::TrainArgs),
+    Train(crate::cli::train::TrainArgs),
     /// Import products and interactions from data files (one transaction; re-runnable).
-    Import(crate::import_cmd::ImportArgs),
+    Import(crate::cli::import::ImportArgs),
     /// Write the catalogue and the interaction log as JSON lines.
-    Export(crate::import_cmd::ExportArgs),
+    Export(crate::cli::import::ExportArgs),
     /// Manage the admin accounts that see the merchant's insights.
-    Admin(crate::admin_cmd::AdminArgs),
+    Admin(crate::cli::admin::AdminArgs),
 }
 
 /// Settings shared by every command.

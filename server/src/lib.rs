@@ -1,25 +1,13 @@
 //! The `curio` server: configuration, storage, accounts and sessions, and the HTTP app.
 //! This is the composition root: it wires the `app` UI and the `curio` engine together.
 
-pub mod accounts;
-pub mod admin_cmd;
-pub mod art;
-pub mod charts;
+pub mod cli;
 pub mod config;
-pub mod db;
 pub mod error;
-pub mod eval_cmd;
-pub mod hygiene;
-pub mod import_cmd;
-pub mod insights;
-pub mod recent;
+pub mod http;
 pub mod recs;
-pub mod search;
-pub mod seed;
-pub mod sessions;
-pub mod shop;
+pub mod services;
 pub mod store;
-pub mod train_cmd;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,14 +23,14 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use accounts::hashing::PasswordHasher;
-use accounts::throttle::ThrottlePolicy;
-use accounts::AccountService;
 use config::Config;
-use db::Database;
 use error::Error;
-use search::SearchIndex;
-use sessions::{SessionBackend, SessionPolicy};
+use http::sessions::{SessionBackend, SessionPolicy};
+use services::accounts::hashing::PasswordHasher;
+use services::accounts::throttle::ThrottlePolicy;
+use services::accounts::AccountService;
+use services::search::SearchIndex;
+use store::db::Database;
 use store::Store;
 
 /// Everything handlers and server functions share.
@@ -106,7 +94,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
 
     let store = Store::new(db);
     if !config.no_demo_data {
-        seed::seed_if_empty(&store, &curio::demo::DemoConfig::default()).await?;
+        services::seed::seed_if_empty(&store, &curio::demo::DemoConfig::default()).await?;
     }
     let search = Arc::new(SearchIndex::new()?);
     let started = std::time::Instant::now();
@@ -146,11 +134,16 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         accounts,
         session_policy,
         search: search.clone(),
-        shop: Arc::new(shop::ShopService::new(store.clone(), search.clone(), recs.clone()).await?),
-        merchant: Arc::new(insights::MerchantService::new(store.clone(), recs.clone())),
+        shop: Arc::new(
+            services::shop::ShopService::new(store.clone(), search.clone(), recs.clone()).await?,
+        ),
+        merchant: Arc::new(services::insights::MerchantService::new(
+            store.clone(),
+            recs.clone(),
+        )),
     };
     let hygiene_settings = Hygiene {
-        origin: hygiene::OriginPolicy {
+        origin: http::hygiene::OriginPolicy {
             public_origin: config.public_origin.clone(),
         },
         trust_forwarded_for: config.trust_forwarded_for,
@@ -210,7 +203,7 @@ pub async fn refresh_index(
 #[derive(Debug, Clone)]
 pub struct Hygiene {
     /// Where state-changing requests may come from.
-    pub origin: hygiene::OriginPolicy,
+    pub origin: http::hygiene::OriginPolicy,
     /// Whether the client address comes from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     /// Largest request body accepted.
@@ -239,7 +232,7 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
         })
         .route(
             "/art/{category}/{file}",
-            axum::routing::get(art::product_art),
+            axum::routing::get(http::art::product_art),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -249,22 +242,22 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
         .layer(axum::middleware::from_fn(error::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(
             policy,
-            sessions::enforce_policy,
+            http::sessions::enforce_policy,
         ))
-        .layer(sessions::layer(session_store, policy))
+        .layer(http::sessions::layer(session_store, policy))
         .layer(axum::middleware::from_fn_with_state(
             hygiene.trust_forwarded_for,
-            hygiene::client_ip,
+            http::hygiene::client_ip,
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(hygiene.origin),
-            hygiene::reject_cross_site,
+            http::hygiene::reject_cross_site,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            hygiene::BodyLimit(hygiene.max_body_bytes),
-            hygiene::limit_body,
+            http::hygiene::BodyLimit(hygiene.max_body_bytes),
+            http::hygiene::limit_body,
         ))
-        .layer(axum::middleware::from_fn(hygiene::security_headers))
+        .layer(axum::middleware::from_fn(http::hygiene::security_headers))
         // Brotli or gzip, as the browser asks: the WASM bundle shrinks to about 40%.
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use server::config::{Cli, Command};
-use server::db::Database;
+use server::store::db::Database;
 use server::store::Store;
 
 #[tokio::main]
@@ -18,7 +18,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(&cli.config).await,
         Command::Eval(args) => {
-            server::eval_cmd::run_with(&args, &mut server::train_cmd::epoch_reporter())
+            server::cli::eval::run_with(&args, &mut server::cli::train::epoch_reporter())
                 .map(|_| ())
                 .map_err(server::error::Error::Command)
         }
@@ -28,23 +28,23 @@ async fn main() -> std::process::ExitCode {
                 .map(|outcome| println!("{outcome:?}")),
             Err(e) => Err(e),
         },
-        Command::Train(args) => server::train_cmd::run(&args)
+        Command::Train(args) => server::cli::train::run(&args)
             .map(|_| ())
             .map_err(server::error::Error::Command),
         Command::Import(args) => match open_store(&cli.config).await {
-            Ok(store) => server::import_cmd::run_import(&store, &args)
+            Ok(store) => server::cli::import::run_import(&store, &args)
                 .await
                 .map(|report| println!("{report}")),
             Err(e) => Err(e),
         },
         Command::Export(args) => match open_store(&cli.config).await {
-            Ok(store) => server::import_cmd::run_export(&store, &args)
+            Ok(store) => server::cli::import::run_export(&store, &args)
                 .await
                 .map(|lines| tracing::info!(lines, "export finished")),
             Err(e) => Err(e),
         },
         Command::Admin(args) => match open_store(&cli.config).await {
-            Ok(store) => server::admin_cmd::run(&store, &args)
+            Ok(store) => server::cli::admin::run(&store, &args)
                 .await
                 .map(|report| println!("{report}")),
             Err(e) => Err(e),

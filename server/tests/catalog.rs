@@ -8,15 +8,17 @@ use std::path::{Path, PathBuf};
 
 use curio::import::{self, Format};
 use indicatif::ProgressBar;
-use server::import_cmd::{export, import, ImportArgs};
-use server::search::{Filters, Sort};
+use server::cli::import::{export, import, ImportArgs};
+use server::services::search::{Filters, Sort};
 use server::store::Store;
 
 async fn store_of(db: &common::TestDb) -> Store {
-    let database =
-        server::db::Database::connect(db.config.database_url.as_deref(), &db.config.data_dir)
-            .await
-            .expect("database");
+    let database = server::store::db::Database::connect(
+        db.config.database_url.as_deref(),
+        &db.config.data_dir,
+    )
+    .await
+    .expect("database");
     Store::new(database)
 }
 
@@ -37,13 +39,13 @@ async fn import_files(
     store: &Store,
     format: &str,
     paths: Vec<PathBuf>,
-) -> Result<server::import_cmd::ImportReport, String> {
+) -> Result<server::cli::import::ImportReport, String> {
     let args = ImportArgs {
         format: format.to_string(),
         map: Vec::new(),
         paths,
     };
-    server::import_cmd::run_import(store, &args)
+    server::cli::import::run_import(store, &args)
         .await
         .map_err(|e| e.to_string())
 }
@@ -132,7 +134,7 @@ async fn csv_import_cleans_counts_and_reimports_to_no_change() {
         assert!(exported[2].contains("\"brand\":null"));
 
         // Ratings feed the histogram; the search index sees them.
-        let search = server::search::SearchIndex::new().unwrap();
+        let search = server::services::search::SearchIndex::new().unwrap();
         search
             .rebuild(
                 store.categories().await.unwrap(),
@@ -281,7 +283,7 @@ async fn export_then_import_reproduces_the_catalogue() {
         // Into a second, empty database of the same kind.
         let other_dir = fixture_dir(&format!("rt2_{}", db.kind));
         let other = Store::new(
-            server::db::Database::connect(
+            server::store::db::Database::connect(
                 Some(&format!("sqlite://{}/copy.db", other_dir.display())),
                 &other_dir,
             )
@@ -306,7 +308,7 @@ async fn demo_shop_seeds_once_and_is_searchable() {
     for db in common::databases("demo_seed").await {
         let store = store_of(&db).await;
         let config = curio::demo::DemoConfig::default();
-        let report = server::seed::seed_if_empty(&store, &config)
+        let report = server::services::seed::seed_if_empty(&store, &config)
             .await
             .expect("seed")
             .expect("empty catalogue gets seeded");
@@ -323,12 +325,12 @@ async fn demo_shop_seeds_once_and_is_searchable() {
             "no event lost or merged"
         );
         assert!(store
-            .meta(server::seed::DEMO_META_KEY)
+            .meta(server::services::seed::DEMO_META_KEY)
             .await
             .unwrap()
             .unwrap()
             .starts_with("generated demo data"));
-        assert!(server::seed::seed_if_empty(&store, &config)
+        assert!(server::services::seed::seed_if_empty(&store, &config)
             .await
             .unwrap()
             .is_none());
@@ -343,7 +345,7 @@ async fn demo_shop_seeds_once_and_is_searchable() {
             })
             .count();
         assert!(leaves >= 12, "{leaves} leaf categories");
-        let search = server::search::SearchIndex::new().unwrap();
+        let search = server::services::search::SearchIndex::new().unwrap();
         search
             .rebuild(categories, store.indexed_products(None).await.unwrap())
             .unwrap();

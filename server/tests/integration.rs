@@ -706,14 +706,14 @@ async fn migrations_fail_loudly_and_bad_urls_are_named() {
         let tamper = "update _sqlx_migrations set checksum = $1";
         let garbage = vec![0u8; 48];
         match services.store.database() {
-            server::db::Database::Sqlite(pool) => {
+            server::store::db::Database::Sqlite(pool) => {
                 sqlx::query(tamper)
                     .bind(garbage)
                     .execute(pool)
                     .await
                     .unwrap();
             }
-            server::db::Database::Postgres(pool) => {
+            server::store::db::Database::Postgres(pool) => {
                 sqlx::query(tamper)
                     .bind(garbage)
                     .execute(pool)
@@ -733,7 +733,7 @@ async fn migrations_fail_loudly_and_bad_urls_are_named() {
         db.finish().await;
     }
     let dir = std::env::temp_dir();
-    let error = server::db::Database::connect(Some("mysql://user:secret@host/db"), &dir)
+    let error = server::store::db::Database::connect(Some("mysql://user:secret@host/db"), &dir)
         .await
         .unwrap_err()
         .to_string();

@@ -26,12 +26,16 @@ fn json_of(body: &str) -> Value {
 }
 
 async fn seeded_store(db: &common::TestDb) -> Store {
-    let database =
-        server::db::Database::connect(db.config.database_url.as_deref(), &db.config.data_dir)
-            .await
-            .expect("database");
+    let database = server::store::db::Database::connect(
+        db.config.database_url.as_deref(),
+        &db.config.data_dir,
+    )
+    .await
+    .expect("database");
     let store = Store::new(database);
-    server::seed::seed(&store, &demo()).await.expect("seed");
+    server::services::seed::seed(&store, &demo())
+        .await
+        .expect("seed");
     store
 }
 
@@ -421,21 +425,23 @@ async fn bandit_counts_persist_clicks_are_credited_and_admins_see_them_in_the_in
         let reply = client.call_json("admin/events", json!({})).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         // `curio admin create` will not promote someone's registered email by default.
-        let create = |promote_existing| server::admin_cmd::AdminArgs {
-            action: server::admin_cmd::AdminAction::Create {
+        let create = |promote_existing| server::cli::admin::AdminArgs {
+            action: server::cli::admin::AdminAction::Create {
                 email: "Mia@Example.com".into(),
                 name: "Mia".into(),
                 promote_existing,
             },
         };
-        let refused = server::admin_cmd::run(&store, &create(false))
+        let refused = server::cli::admin::run(&store, &create(false))
             .await
             .unwrap_err()
             .to_string();
         assert!(refused.contains("--promote-existing"), "{refused}");
         let reply = client.call_json("admin/insights", args.clone()).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
-        let granted = server::admin_cmd::run(&store, &create(true)).await.unwrap();
+        let granted = server::cli::admin::run(&store, &create(true))
+            .await
+            .unwrap();
         assert!(granted.contains("is now an admin"), "{granted}");
         let reply = client.call_json("admin/insights", args.clone()).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -502,12 +508,12 @@ async fn bandit_counts_persist_clicks_are_credited_and_admins_see_them_in_the_in
             !reply.body.contains("mia@example.com"),
             "no emails in the stream"
         );
-        let revoke = server::admin_cmd::AdminArgs {
-            action: server::admin_cmd::AdminAction::Revoke {
+        let revoke = server::cli::admin::AdminArgs {
+            action: server::cli::admin::AdminAction::Revoke {
                 email: "mia@example.com".into(),
             },
         };
-        server::admin_cmd::run(&store, &revoke).await.unwrap();
+        server::cli::admin::run(&store, &revoke).await.unwrap();
         let reply = client.call_json("admin/insights", args).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         db.finish().await;

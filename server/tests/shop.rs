@@ -37,22 +37,24 @@ fn query(q: &str) -> Value {
 async fn a_visitor_searches_rates_likes_buys_and_every_step_is_recorded() {
     for db in common::databases("shop_journey").await {
         // The catalogue goes in before the server builds its search index.
-        let database =
-            server::db::Database::connect(db.config.database_url.as_deref(), &db.config.data_dir)
-                .await
-                .expect("database");
+        let database = server::store::db::Database::connect(
+            db.config.database_url.as_deref(),
+            &db.config.data_dir,
+        )
+        .await
+        .expect("database");
         let store = Store::new(database);
         let dir =
             std::env::temp_dir().join(format!("curio_shop_{}_{}", db.kind, std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("products.csv");
         std::fs::write(&file, PRODUCTS_CSV).unwrap();
-        let args = server::import_cmd::ImportArgs {
+        let args = server::cli::import::ImportArgs {
             format: "csv".into(),
             map: vec![],
             paths: vec![file],
         };
-        server::import_cmd::run_import(&store, &args)
+        server::cli::import::run_import(&store, &args)
             .await
             .expect("import");
 
@@ -263,7 +265,7 @@ async fn an_import_by_another_process_reaches_the_running_search() {
 async fn add_to_cart_adds_once_per_press_on_top_of_the_server_cart() {
     for db in common::databases("shop_add_once").await {
         let mut writer = {
-            let database = server::db::Database::connect(
+            let database = server::store::db::Database::connect(
                 db.config.database_url.as_deref(),
                 &db.config.data_dir,
             )

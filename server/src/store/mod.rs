@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Database;
 use crate::error::{is_unique_violation, Error};
-use crate::recent::Recent;
+use crate::store::db::Database;
+use crate::store::recent::Recent;
 
 /// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
 macro_rules! on_db {
@@ -23,8 +23,10 @@ macro_rules! on_db {
 }
 
 // After `on_db!`, so the submodules can use it.
-pub mod catalog;
+pub mod db;
+pub mod products;
 pub mod reading;
+pub mod recent;
 pub mod recs;
 pub mod shop;
 
@@ -34,11 +36,11 @@ trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
     const LOCK_SUBJECT: Option<&'static str>;
 
-    /// This process's turn to write (SQLite: [`crate::db::sqlite_write_turn`]); none
+    /// This process's turn to write (SQLite: [`crate::store::db::sqlite_write_turn`]); none
     /// needed on PostgreSQL, whose writers lock rows, not the database.
     fn turn(
         pool: &sqlx::Pool<Self>,
-    ) -> impl std::future::Future<Output = Option<crate::db::WriteTurn>> + Send;
+    ) -> impl std::future::Future<Output = Option<crate::store::db::WriteTurn>> + Send;
 }
 
 impl WriteBegin for sqlx::Sqlite {
@@ -47,8 +49,8 @@ impl WriteBegin for sqlx::Sqlite {
 
     fn turn(
         pool: &sqlx::Pool<Self>,
-    ) -> impl std::future::Future<Output = Option<crate::db::WriteTurn>> + Send {
-        crate::db::sqlite_write_turn(pool)
+    ) -> impl std::future::Future<Output = Option<crate::store::db::WriteTurn>> + Send {
+        crate::store::db::sqlite_write_turn(pool)
     }
 }
 
@@ -56,7 +58,7 @@ impl WriteBegin for sqlx::Postgres {
     const BEGIN: &'static str = "begin";
     const LOCK_SUBJECT: Option<&'static str> = Some("select pg_advisory_xact_lock(hashtext($1))");
 
-    async fn turn(_pool: &sqlx::Pool<Self>) -> Option<crate::db::WriteTurn> {
+    async fn turn(_pool: &sqlx::Pool<Self>) -> Option<crate::store::db::WriteTurn> {
         None
     }
 }
@@ -67,7 +69,7 @@ fn write_begin<DB: WriteBegin>(_pool: &sqlx::Pool<DB>) -> &'static str {
 
 /// Waits for this process's turn to write before a write transaction begins; hold it
 /// until the commit.
-async fn write_turn<DB: WriteBegin>(pool: &sqlx::Pool<DB>) -> Option<crate::db::WriteTurn> {
+async fn write_turn<DB: WriteBegin>(pool: &sqlx::Pool<DB>) -> Option<crate::store::db::WriteTurn> {
     DB::turn(pool).await
 }
 

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use curio::{InteractionKind, InteractionRecord, ProductRecord};
 
 use super::Store;
-use crate::db::Database;
 use crate::error::Error;
-use crate::search::{CategoryNode, IndexedProduct};
+use crate::services::search::{CategoryNode, IndexedProduct};
+use crate::store::db::Database;
 
 #[derive(sqlx::FromRow)]
 struct CategoryRow {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{write_begin, write_turn, Store};
-use crate::db::Database;
 use crate::error::Error;
+use crate::store::db::Database;
 
 /// A product as the models see it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -230,7 +230,7 @@ impl Store {
         let models = serde_json::to_string(&version.models).unwrap_or_else(|_| "[]".into());
         let metrics = serde_json::to_string(&version.metrics).unwrap_or_else(|_| "{}".into());
         let curves = serde_json::to_string(&version.curves).unwrap_or_else(|_| "{}".into());
-        let now = crate::sessions::unix_millis() / 1000;
+        let now = crate::http::sessions::unix_millis() / 1000;
         Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar(
                 "insert into model_version (created_at, trained_events, trained_until, models, \
@@ -405,7 +405,7 @@ impl Store {
         if deltas.is_empty() {
             return Ok(());
         }
-        let now = crate::sessions::unix_millis() / 1000;
+        let now = crate::http::sessions::unix_millis() / 1000;
         on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
@@ -432,7 +432,7 @@ impl Store {
 
     /// Replaces the shopper's onboarding categories.
     pub async fn set_interests(&self, shopper_id: i64, categories: &[i64]) -> Result<(), Error> {
-        let now = crate::sessions::unix_millis() / 1000;
+        let now = crate::http::sessions::unix_millis() / 1000;
         on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;

@@ -4,8 +4,8 @@
 
 use super::reading::{STARS_COUNT, STARS_SUM};
 use super::{subject_lock, write_begin, write_turn, Store};
-use crate::db::Database;
 use crate::error::Error;
+use crate::store::db::Database;
 use curio::InteractionKind;
 
 /// Inserts one event inside the transaction `$tx`.
@@ -84,7 +84,7 @@ impl NewEvent {
             kind,
             value: None,
             query: None,
-            at_ms: crate::sessions::unix_millis(),
+            at_ms: crate::http::sessions::unix_millis(),
             surface: Some(surface.to_string()),
             model: None,
             request_id: None,
@@ -279,7 +279,7 @@ impl Store {
     }
 
     async fn account_shopper_uncached(&self, account_id: i64) -> Result<i64, Error> {
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         Ok(on_db!(self.database(), pool => {
             // Reads first: most calls find the shopper, and a read takes no write lock.
             let existing: Option<i64> =
@@ -307,7 +307,7 @@ impl Store {
 
     /// A new anonymous shopper (a visitor's first event).
     pub async fn new_visitor(&self) -> Result<i64, Error> {
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar("insert into shopper (created_at) values ($1) returning shopper_id")
                 .bind(now)
@@ -387,7 +387,7 @@ impl Store {
                 .await?;
             if !touched.is_empty() {
                 // Two ratings of one product became one: recount those histograms.
-                for sql in super::catalog::recount_ratings(Some(&id_list(&touched))) {
+                for sql in super::products::recount_ratings(Some(&id_list(&touched))) {
                     sqlx::query(&sql).execute(&mut *tx).await?;
                 }
             }
@@ -462,7 +462,7 @@ impl Store {
         liked: Option<bool>,
         event: Option<&NewEvent>,
     ) -> Result<(Option<bool>, Option<i32>), Error> {
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         let opinion: (Option<bool>, Option<i32>) = on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
@@ -498,7 +498,7 @@ impl Store {
         event: &NewEvent,
     ) -> Result<[i64; 5], Error> {
         let stars = i32::from(stars.clamp(1, 5));
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
@@ -617,7 +617,7 @@ impl Store {
         change: CartChange,
         surface: &str,
     ) -> Result<Option<NewEvent>, Error> {
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         let recorded = on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;
             let mut tx = pool.begin_with(write_begin(pool)).await?;
@@ -683,7 +683,7 @@ impl Store {
     }
 
     async fn checkout_cart(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
-        let now_ms = crate::sessions::unix_millis();
+        let now_ms = crate::http::sessions::unix_millis();
         let mut purchases = Vec::new();
         let order_id = on_db!(self.database(), pool => {
             let _turn = write_turn(pool).await;

@@ -139,7 +139,7 @@ impl Client {
         if let Some(cookie) = &self.cookie {
             builder = builder.header(
                 header::COOKIE,
-                format!("{}={cookie}", server::sessions::COOKIE_NAME),
+                format!("{}={cookie}", server::http::sessions::COOKIE_NAME),
             );
         }
         let mut request = builder.body(body).expect("request");
@@ -161,14 +161,14 @@ impl Client {
             .find_map(|v| {
                 let first = v.split(';').next()?;
                 let (name, value) = first.split_once('=')?;
-                (name == server::sessions::COOKIE_NAME).then(|| value.to_string())
+                (name == server::http::sessions::COOKIE_NAME).then(|| value.to_string())
             });
         let set_cookie = response
             .headers()
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(server::sessions::COOKIE_NAME))
+            .find(|v| v.starts_with(server::http::sessions::COOKIE_NAME))
             .map(str::to_string);
         let retry_after = response
             .headers()

@@ -8,8 +8,8 @@ use curio::{InteractionKind, InteractionRecord, ProductRecord};
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
 use super::{write_begin, Store};
-use crate::db::Database;
 use crate::error::Error;
+use crate::store::db::Database;
 
 /// Rows per multi-row insert of interactions (11 parameters each; SQLite allows 32,766).
 const BATCH: usize = 500;
@@ -88,7 +88,7 @@ impl Store {
         Ok(CatalogWriter {
             tx,
             source: source.to_string(),
-            now: crate::sessions::unix_secs(),
+            now: crate::http::sessions::unix_secs(),
             categories: HashMap::new(),
             products: HashMap::new(),
             shoppers: HashMap::new(),

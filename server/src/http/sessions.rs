@@ -17,9 +17,9 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-use crate::db::Database;
 use crate::error::Error;
-use crate::recent::Recent;
+use crate::store::db::Database;
+use crate::store::recent::Recent;
 
 /// The session key under which the logged-in account is kept.
 pub const AUTH_KEY: &str = "auth";
@@ -142,7 +142,7 @@ impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match &self.db {
             SessionDb::Sqlite(store, pool, _) => {
-                let _turn = crate::db::sqlite_write_turn(pool).await;
+                let _turn = crate::store::db::sqlite_write_turn(pool).await;
                 store.create(record).await
             }
             SessionDb::Postgres(store, _) => store.create(record).await,
@@ -162,7 +162,7 @@ impl SessionStore for SessionBackend {
         let id = record.id.to_string();
         let result = match &self.db {
             SessionDb::Sqlite(_, pool, _) => {
-                let _turn = crate::db::sqlite_write_turn(pool).await;
+                let _turn = crate::store::db::sqlite_write_turn(pool).await;
                 sqlx::query("update tower_sessions set data = $1, expiry_date = $2 where id = $3")
                     .bind(data)
                     .bind(record.expiry_date)
@@ -213,7 +213,7 @@ impl SessionStore for SessionBackend {
         let _invalidate = self.recent.invalidate_on_drop(*id);
         match &self.db {
             SessionDb::Sqlite(store, pool, _) => {
-                let _turn = crate::db::sqlite_write_turn(pool).await;
+                let _turn = crate::store::db::sqlite_write_turn(pool).await;
                 store.delete(id).await
             }
             SessionDb::Postgres(store, _) => store.delete(id).await,

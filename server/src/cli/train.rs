@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use curio::neural::EpochReport;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::eval_cmd::{build_model, load_demo, load_movielens, parse_params};
+use crate::cli::eval::{build_model, load_demo, load_movielens, parse_params};
 
 /// The models `curio train` trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,7 @@
 //! left as it was. Importing the same files again changes nothing. Export writes the
 //! catalogue and the interaction log as JSON lines that `--format jsonl` reads back.
 //!
-//! [`CatalogWriter`]: crate::store::catalog::CatalogWriter
+//! [`CatalogWriter`]: crate::store::products::CatalogWriter
 
 use std::fmt;
 use std::io::Write;
@@ -16,7 +16,7 @@ use curio::Record;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::Error;
-use crate::store::catalog::WriteCounts;
+use crate::store::products::WriteCounts;
 use crate::store::Store;
 
 /// Arguments of `curio import`.

@@ -15,9 +15,9 @@ use curio::InteractionKind;
 use tower_sessions::Session;
 
 use crate::error::Error;
+use crate::http::sessions::{SessionAuth, AUTH_KEY};
 use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
-use crate::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
-use crate::sessions::{SessionAuth, AUTH_KEY};
+use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
 use crate::store::Store;
 
@@ -121,7 +121,7 @@ impl ShopService {
         search: Arc<SearchIndex>,
         recs: Arc<RecService>,
     ) -> Result<Self, Error> {
-        let demo_label = store.meta(crate::seed::DEMO_META_KEY).await?;
+        let demo_label = store.meta(crate::services::seed::DEMO_META_KEY).await?;
         Ok(Self {
             store,
             search,
@@ -403,7 +403,7 @@ impl Shop for ShopService {
                     kind: InteractionKind::Search,
                     value: Some(outcome.total as f32),
                     query: Some(query.q.clone()),
-                    at_ms: crate::sessions::unix_millis(),
+                    at_ms: crate::http::sessions::unix_millis(),
                     surface: Some("search".into()),
                     model: None,
                     request_id: None,

@@ -11,9 +11,9 @@ use app::error::AppError;
 use async_trait::async_trait;
 use tower_sessions::Session;
 
-use crate::charts::{self, Axes, Series};
+use crate::http::sessions::{SessionAuth, AUTH_KEY};
 use crate::recs::RecService;
-use crate::sessions::{SessionAuth, AUTH_KEY};
+use crate::services::charts::{self, Axes, Series};
 use crate::store::recs::{EpochPoint, ModelVersionRow, StrategyStat};
 use crate::store::Store;
 
@@ -437,7 +437,7 @@ impl Merchant for MerchantService {
         if let Err(error) = self.recs.flush_bandit().await {
             tracing::warn!(%error, "cannot write the live counts before the insights");
         }
-        let now = crate::sessions::unix_secs();
+        let now = crate::http::sessions::unix_secs();
         let since = (now - span) / bucket * bucket + bucket;
         let stats = self.store.strategy_stats(since, bucket).await?;
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use curio::demo::{self, DemoConfig};
 
 use crate::error::Error;
-use crate::store::catalog::WriteCounts;
+use crate::store::products::WriteCounts;
 use crate::store::Store;
 
 /// The `shop_meta` key that records which demo data was loaded.

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::ValueEnum;
-use curio::data::{Dataset, IdMap};
+use curio::data::{Dataset, IdMap, ItemFeatures};
 use curio::eval::{
     cold_start_split, evaluate, explicit_split, leave_last_out, stratified_split, Report, Split,
 };
-use curio::movielens::{attach_features, implicit_dataset, read_genres, read_items, read_ratings};
+use curio::movielens::{
+    attach_features, implicit_dataset, read_genres, read_items, read_ratings, Rating,
+};
 use curio::neural::EpochReport;
 use curio::registry;
 use curio::Recommender;
@@ -363,23 +365,9 @@ pub fn build_model(
 /// Loads a MovieLens directory: `u.data` as implicit feedback, and titles and genres
 /// from `u.item` and `u.genre` when they are there.
 pub fn load_movielens(dir: &Path) -> Result<Dataset, String> {
-    let path = dir.join("u.data");
-    let file =
-        std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
-        .map_err(|e| e.to_string())?;
+    let (ratings, items) = read_movielens(dir)?;
     let mut data = implicit_dataset(&ratings);
-    let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
-    if item_path.exists() && genre_path.exists() {
-        let open = |p: &Path| {
-            std::fs::File::open(p)
-                .map(BufReader::new)
-                .map_err(|e| format!("cannot open {}: {e}", p.display()))
-        };
-        let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
-            .map_err(|e| e.to_string())?;
-        let items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
-            .map_err(|e| e.to_string())?;
+    if let Some(items) = items {
         attach_features(&mut data, items);
     }
     Ok(data)
@@ -388,27 +376,34 @@ pub fn load_movielens(dir: &Path) -> Result<Dataset, String> {
 /// A MovieLens directory as a shop's log: star ratings in time order, with the movies'
 /// titles and genres when `u.item` and `u.genre` are there.
 fn load_movielens_log(dir: &Path) -> Result<curio::eval::replay::ShopLog, String> {
-    let path = dir.join("u.data");
-    let file =
-        std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let ratings = read_ratings(BufReader::new(file), &path.display().to_string())
-        .map_err(|e| e.to_string())?;
-    let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
-    let mut items = Vec::new();
-    if item_path.exists() && genre_path.exists() {
-        let open = |p: &Path| {
-            std::fs::File::open(p)
-                .map(BufReader::new)
-                .map_err(|e| format!("cannot open {}: {e}", p.display()))
-        };
-        let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
-            .map_err(|e| e.to_string())?;
-        items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
-            .map_err(|e| e.to_string())?;
-    }
+    let (ratings, items) = read_movielens(dir)?;
     Ok(curio::eval::replay::ShopLog::from_movielens(
-        &ratings, items,
+        &ratings,
+        items.unwrap_or_default(),
     ))
+}
+
+type MovieLensFiles = (Vec<Rating>, Option<Vec<(u32, ItemFeatures)>>);
+
+/// The ratings of `u.data`, and the movies of `u.item` (with `u.genre`) when both are there.
+fn read_movielens(dir: &Path) -> Result<MovieLensFiles, String> {
+    let open = |p: &Path| {
+        std::fs::File::open(p)
+            .map(BufReader::new)
+            .map_err(|e| format!("cannot open {}: {e}", p.display()))
+    };
+    let path = dir.join("u.data");
+    let ratings =
+        read_ratings(open(&path)?, &path.display().to_string()).map_err(|e| e.to_string())?;
+    let (item_path, genre_path) = (dir.join("u.item"), dir.join("u.genre"));
+    if !(item_path.exists() && genre_path.exists()) {
+        return Ok((ratings, None));
+    }
+    let genres = read_genres(open(&genre_path)?, &genre_path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let items = read_items(open(&item_path)?, &genres, &item_path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((ratings, Some(items)))
 }
 
 /// The generated default shop's data (the same seed and sizes a fresh shop starts with).
