@@ -156,17 +156,17 @@ pub struct EventLine {
 /// variants when given. Admins only: 401 without a login, 403 for any other account.
 #[server(endpoint = "admin/insights", input = Json)]
 pub async fn insights(window: String, surface: Option<String>) -> Result<InsightsView, AppError> {
-    let (merchant, session) = ssr::context().await?;
-    crate::auth::ssr::respond(merchant.insights(&session, window, surface).await)
+    let (merchant, caller) = ssr::context().await?;
+    crate::auth::ssr::respond(merchant.insights(&caller, window, surface).await)
 }
 
 /// The insights page's body as HTML, rendered on the server from [`insights`]: the page's
 /// code stays out of the WASM bundle every shopper downloads. Admins only.
 #[server(endpoint = "admin/insights/page", input = Json)]
 pub async fn insights_page(window: String, surface: Option<String>) -> Result<String, AppError> {
-    let (merchant, session) = ssr::context().await?;
+    let (merchant, caller) = ssr::context().await?;
     let result = merchant
-        .insights(&session, window, surface)
+        .insights(&caller, window, surface)
         .await
         .map(render);
     crate::auth::ssr::respond(result)
@@ -181,16 +181,16 @@ pub fn render(view: InsightsView) -> String {
 /// The newest events of the log. Admins only.
 #[server(endpoint = "admin/events", input = Json)]
 pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
-    let (merchant, session) = ssr::context().await?;
-    crate::auth::ssr::respond(merchant.recent_events(&session).await)
+    let (merchant, caller) = ssr::context().await?;
+    crate::auth::ssr::respond(merchant.recent_events(&caller).await)
 }
 
 /// The event stream's table as HTML, rendered on the server. Admins only.
 #[server(endpoint = "admin/events/page", input = Json)]
 pub async fn recent_events_page() -> Result<String, AppError> {
-    let (merchant, session) = ssr::context().await?;
+    let (merchant, caller) = ssr::context().await?;
     let result = merchant
-        .recent_events(&session)
+        .recent_events(&caller)
         .await
         .map(|lines| Owner::new().with(|| view! { <EventsTable lines/> }.to_html()));
     crate::auth::ssr::respond(result)
@@ -202,23 +202,24 @@ pub mod ssr {
     use std::sync::Arc;
 
     use leptos::prelude::use_context;
-    use tower_sessions::Session;
+
+    pub use crate::auth::ssr::Caller;
 
     use super::{EventLine, InsightsView};
     use crate::error::AppError;
 
-    /// The merchant's views. Every method checks the session's account has the admin role.
+    /// The merchant's views. Every method checks the caller's account has the admin role.
     #[async_trait::async_trait]
     pub trait Merchant: Send + Sync + 'static {
         /// The insights.
         async fn insights(
             &self,
-            session: &Session,
+            caller: &Caller,
             window: String,
             surface: Option<String>,
         ) -> Result<InsightsView, AppError>;
         /// The newest events.
-        async fn recent_events(&self, session: &Session) -> Result<Vec<EventLine>, AppError>;
+        async fn recent_events(&self, caller: &Caller) -> Result<Vec<EventLine>, AppError>;
     }
 
     /// The shared handle server functions find in their context.
@@ -234,11 +235,11 @@ pub mod ssr {
         }
     }
 
-    /// The capability and the request's session; every admin answer is `no-store`.
-    pub async fn context() -> Result<(SharedMerchant, Session), AppError> {
+    /// The capability and the request's caller; every admin answer is `no-store`.
+    pub async fn context() -> Result<(SharedMerchant, Caller), AppError> {
         let merchant = crate::auth::ssr::capability::<SharedMerchant>("merchant")?;
         no_store();
-        Ok((merchant, crate::auth::ssr::session().await?))
+        Ok((merchant, crate::auth::ssr::caller().await?))
     }
 }
 

@@ -158,6 +158,75 @@ pub mod ssr {
         })
     }
 
+    /// Who a request comes from, resolved once per request from its session by the
+    /// server's [`Callers`]. The shop and the merchant's views take this, never the
+    /// session: an account id, a shopper id, and for a visitor who has recorded nothing
+    /// yet the means to become a shopper at their first event.
+    pub struct Caller {
+        /// The logged-in account.
+        pub account: Option<i64>,
+        shopper: Option<i64>,
+        enrol: Option<Box<dyn Enrol>>,
+    }
+
+    impl Caller {
+        /// A caller with these ids; `enrol` makes a visitor's shopper when it is needed.
+        pub fn new(
+            account: Option<i64>,
+            shopper: Option<i64>,
+            enrol: Option<Box<dyn Enrol>>,
+        ) -> Self {
+            Self {
+                account,
+                shopper,
+                enrol,
+            }
+        }
+
+        /// The caller's shopper, if they have one yet (reads never make one).
+        pub fn shopper(&self) -> Option<i64> {
+            self.shopper
+        }
+
+        /// The caller's shopper, made (and kept in the session) at a visitor's first
+        /// recorded event.
+        pub async fn shopper_for_event(&mut self) -> Result<i64, AppError> {
+            if let Some(id) = self.shopper {
+                return Ok(id);
+            }
+            let Some(enrol) = &self.enrol else {
+                tracing::error!("a caller without a shopper cannot enrol");
+                return Err(AppError::Internal);
+            };
+            let id = enrol.enrol().await?;
+            self.shopper = Some(id);
+            Ok(id)
+        }
+    }
+
+    /// Makes a visitor's shopper at their first event (the server keeps it in the session).
+    #[async_trait::async_trait]
+    pub trait Enrol: Send + Sync {
+        /// The new shopper's id.
+        async fn enrol(&self) -> Result<i64, AppError>;
+    }
+
+    /// Resolves a request's session into its [`Caller`] (implemented by the server).
+    #[async_trait::async_trait]
+    pub trait Callers: Send + Sync + 'static {
+        /// The caller of `session`; reads only.
+        async fn resolve(&self, session: Session) -> Result<Caller, AppError>;
+    }
+
+    /// The shared handle server functions find in their context.
+    pub type SharedCallers = Arc<dyn Callers>;
+
+    /// The caller of the current server-function call (resolve it once per call).
+    pub async fn caller() -> Result<Caller, AppError> {
+        let callers = capability::<SharedCallers>("callers")?;
+        callers.resolve(session().await?).await
+    }
+
     /// The request's session (the session layer runs before every server function).
     pub async fn session() -> Result<Session, AppError> {
         leptos_axum::extract::<Session>().await.map_err(|e| {

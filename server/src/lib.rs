@@ -48,6 +48,8 @@ pub struct AppState {
     pub shop: SharedShop,
     /// The merchant's insights, handed to server functions.
     pub merchant: app::admin::ssr::SharedMerchant,
+    /// Resolves a request's session into its caller, once per server function.
+    pub callers: app::auth::ssr::SharedCallers,
 }
 
 /// The parts a running server is built from.
@@ -141,6 +143,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
             store.clone(),
             recs.clone(),
         )),
+        callers: Arc::new(http::caller::SessionCallers::new(store.clone())),
     };
     let hygiene_settings = Hygiene {
         origin: http::hygiene::OriginPolicy {
@@ -218,10 +221,12 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
         let accounts = state.accounts.clone();
         let shop = state.shop.clone();
         let merchant = state.merchant.clone();
+        let callers = state.callers.clone();
         move || {
             provide_context(accounts.clone());
             provide_context(shop.clone());
             provide_context(merchant.clone());
+            provide_context(callers.clone());
         }
     };
     let options = state.leptos_options.clone();

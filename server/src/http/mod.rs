@@ -2,5 +2,6 @@
 //! server-side sessions, and the generated product pictures.
 
 pub mod art;
+pub mod caller;
 pub mod hygiene;
 pub mod sessions;

@@ -5,13 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use app::admin::ssr::Merchant;
+use app::admin::ssr::{Caller, Merchant};
 use app::admin::*;
 use app::error::AppError;
 use async_trait::async_trait;
-use tower_sessions::Session;
 
-use crate::http::sessions::{SessionAuth, AUTH_KEY};
 use crate::recs::RecService;
 use crate::services::charts::{self, Axes, Series};
 use crate::store::recs::{EpochPoint, ModelVersionRow, StrategyStat};
@@ -66,19 +64,12 @@ impl MerchantService {
 
     /// Succeeds only for a logged-in account whose role (read now, not from the session)
     /// is admin.
-    async fn require_admin(&self, session: &Session) -> Result<i64, AppError> {
-        let auth = session
-            .get::<SessionAuth>(AUTH_KEY)
-            .await
-            .map_err(crate::error::Error::from)?
-            .ok_or(AppError::Unauthenticated)?;
-        match self.store.account_by_id(auth.account_id).await? {
+    async fn require_admin(&self, caller: &Caller) -> Result<i64, AppError> {
+        let account_id = caller.account.ok_or(AppError::Unauthenticated)?;
+        match self.store.account_by_id(account_id).await? {
             Some(account) if account.is_admin() => Ok(account.account_id),
             _ => {
-                tracing::warn!(
-                    account_id = auth.account_id,
-                    "insights refused: not an admin"
-                );
+                tracing::warn!(account_id, "insights refused: not an admin");
                 Err(AppError::Forbidden)
             }
         }
@@ -418,11 +409,11 @@ fn event_line(e: crate::store::recs::RecentEvent) -> EventLine {
 impl Merchant for MerchantService {
     async fn insights(
         &self,
-        session: &Session,
+        caller: &Caller,
         window_name: String,
         surface: Option<String>,
     ) -> Result<InsightsView, AppError> {
-        self.require_admin(session).await?;
+        self.require_admin(caller).await?;
         let (span, bucket) = window(&window_name)?;
         let surfaces: Vec<String> = self.recs.strategy().surface.keys().cloned().collect();
         if let Some(s) = &surface {
@@ -557,8 +548,8 @@ impl Merchant for MerchantService {
         })
     }
 
-    async fn recent_events(&self, session: &Session) -> Result<Vec<EventLine>, AppError> {
-        self.require_admin(session).await?;
+    async fn recent_events(&self, caller: &Caller) -> Result<Vec<EventLine>, AppError> {
+        self.require_admin(caller).await?;
         Ok(self
             .store
             .recent_events(EVENTS_SHOWN)

@@ -7,25 +7,17 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use app::error::AppError;
-use app::shop::api::ssr::Shop;
+use app::shop::api::ssr::{Caller, Shop};
 use app::shop::api::Visit;
 use app::shop::model::*;
 use async_trait::async_trait;
 use curio::InteractionKind;
-use tower_sessions::Session;
 
 use crate::error::Error;
-use crate::http::sessions::{SessionAuth, AUTH_KEY};
 use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
 use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
 use crate::store::Store;
-
-/// The session key holding an anonymous visitor's shopper id.
-pub const VISITOR_KEY: &str = "visitor";
-
-/// The session key holding the ids of the latest add-to-cart presses.
-const RECENT_ADDS_KEY: &str = "recent_adds";
 
 /// Products per listing page.
 pub const PAGE_SIZE: usize = 24;
@@ -131,43 +123,88 @@ impl ShopService {
         })
     }
 
-    /// Hands a recorded (durable) product event to the recommendation service's live
-    /// state. A failure there does not undo the event: it is logged, and the shopper's
-    /// state reloads from the log on their next request.
-    async fn observe(&self, event: &NewEvent) {
-        let Some(product_id) = event.product_id else {
-            return;
-        };
-        if let Err(error) = self
-            .recs
-            .observe(
-                event.shopper_id,
+    /// Records a shopper's change, then brings everything that reads events up to date:
+    /// search popularity, the cards a rating or a purchase changed, and the shopper's live
+    /// recommendation state (one re-scoring for all of the change's events). Every
+    /// handler that records goes through here, so no effect can be forgotten. The change
+    /// and its events are durable before any effect; a failure of the live state does
+    /// not undo them: it is logged, and the state reloads from the log on the next request.
+    async fn record(&self, shopper: i64, change: Change) -> Result<Written, AppError> {
+        let mut withdrawn = None;
+        let (written, events) = match change {
+            Change::Events(events) => {
+                self.store.record_events(&events).await?;
+                (Written::Nothing, events)
+            }
+            Change::Opinion {
                 product_id,
-                event.kind,
-                event.value,
-                event.at_ms,
-            )
-            .await
-        {
+                liked,
+                event,
+            } => {
+                let opinion = self
+                    .store
+                    .set_liked(shopper, product_id, liked, event.as_ref())
+                    .await?;
+                if liked.is_none() {
+                    withdrawn = Some(product_id);
+                }
+                (Written::Opinion(opinion), event.into_iter().collect())
+            }
+            Change::Rating { stars, event } => {
+                let product_id = event.product_id.ok_or(AppError::Internal)?;
+                self.store.rate(shopper, product_id, stars, &event).await?;
+                (Written::Nothing, vec![event])
+            }
+            Change::Cart {
+                product_id,
+                change,
+                surface,
+            } => {
+                let event = self
+                    .store
+                    .change_cart(shopper, product_id, change, &surface)
+                    .await?;
+                (Written::Nothing, event.into_iter().collect())
+            }
+            Change::Checkout => match self.store.checkout(shopper).await {
+                Ok((order_id, purchases)) => (Written::Order(order_id), purchases),
+                Err(CheckoutError::Other(e)) => return Err(e.into()),
+                Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
+            },
+        };
+
+        let mut live = Vec::with_capacity(events.len());
+        for event in &events {
+            let Some(product_id) = event.product_id else {
+                continue;
+            };
+            self.search.bump_popularity(product_id);
+            match event.kind {
+                // The card's stars (and the index's rating) changed.
+                InteractionKind::Rating => {
+                    self.refresh_rating(product_id).await?;
+                    self.rec_cards.forget([product_id]);
+                }
+                // Its stock may have changed: recommendation rows read the card again.
+                InteractionKind::Purchase => self.rec_cards.forget([product_id]),
+                _ => {}
+            }
+            live.push(ShopperEvent {
+                product_id,
+                kind: event.kind,
+                value: event.value,
+                at_ms: event.at_ms,
+            });
+        }
+        let updated = match withdrawn {
+            // Withdrawing is not a new signal: the opinion goes from the live state too.
+            Some(product_id) => self.recs.forget_opinion(shopper, product_id).await,
+            None => self.recs.observe_all(shopper, &live).await,
+        };
+        if let Err(error) = updated {
             tracing::warn!(%error, "live recommendation state not updated");
         }
-    }
-
-    /// The session's shopper: the account's when logged in, else the visitor's, created
-    /// when `create` (at the first event) and kept in the session.
-    async fn shopper(&self, session: &Session, create: bool) -> Result<Option<i64>, Error> {
-        if let Some(auth) = session.get::<SessionAuth>(AUTH_KEY).await? {
-            return Ok(Some(self.store.account_shopper(auth.account_id).await?));
-        }
-        if let Some(id) = session.get::<i64>(VISITOR_KEY).await? {
-            return Ok(Some(id));
-        }
-        if !create {
-            return Ok(None);
-        }
-        let id = self.store.new_visitor().await?;
-        session.insert(VISITOR_KEY, id).await?;
-        Ok(Some(id))
+        Ok(written)
     }
 
     async fn cards(&self, ids: &[i64]) -> Result<Vec<ProductCard>, Error> {
@@ -306,16 +343,44 @@ fn price_band_label(low: i64, high: Option<i64>) -> String {
     }
 }
 
-/// `Unauthenticated` unless the session is logged in.
-async fn require_account(session: &Session) -> Result<(), AppError> {
-    match session
-        .get::<SessionAuth>(AUTH_KEY)
-        .await
-        .map_err(Error::from)?
-    {
+/// `Unauthenticated` unless the caller is logged in.
+fn require_account(caller: &Caller) -> Result<(), AppError> {
+    match caller.account {
         Some(_) => Ok(()),
         None => Err(AppError::Unauthenticated),
     }
+}
+
+/// A shopper's change, as the store writes it: the change and its events in one
+/// transaction.
+enum Change {
+    /// Events alone: a product visit, a search, "not interested".
+    Events(Vec<NewEvent>),
+    /// A like or dislike with its event, or (`liked: None`, no event) its withdrawal.
+    Opinion {
+        product_id: i64,
+        liked: Option<bool>,
+        event: Option<NewEvent>,
+    },
+    /// A star rating and its event.
+    Rating { stars: u8, event: NewEvent },
+    /// A cart line set to a quantity or added to.
+    Cart {
+        product_id: i64,
+        change: CartChange,
+        surface: String,
+    },
+    /// The cart becomes an order.
+    Checkout,
+}
+
+/// What the store answered a change.
+enum Written {
+    Nothing,
+    /// The shopper's opinion of the product as just written (like, stars).
+    Opinion((Option<bool>, Option<i32>)),
+    /// The new order's id.
+    Order(i64),
 }
 
 fn internal(error: Error) -> AppError {
@@ -324,7 +389,7 @@ fn internal(error: Error) -> AppError {
 
 #[async_trait]
 impl Shop for ShopService {
-    async fn home(&self, session: &Session) -> Result<HomeData, AppError> {
+    async fn home(&self, caller: &Caller) -> Result<HomeData, AppError> {
         let popular = self
             .search
             .search("", &Filters::default(), Sort::Relevance, 0, 12)
@@ -333,7 +398,7 @@ impl Shop for ShopService {
             .search
             .search("", &Filters::default(), Sort::Newest, 0, 12)
             .map_err(internal)?;
-        let recent_ids = match self.shopper(session, false).await? {
+        let recent_ids = match caller.shopper() {
             Some(shopper) => self.store.recently_viewed(shopper, 8).await?,
             None => Vec::new(),
         };
@@ -348,7 +413,7 @@ impl Shop for ShopService {
 
     async fn search(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         query: SearchQuery,
     ) -> Result<SearchResults, AppError> {
         let mut query = query;
@@ -390,13 +455,13 @@ impl Shop for ShopService {
             .map_err(internal)?;
 
         if !query.q.is_empty() && query.page == 1 {
-            let shopper = self.shopper(session, true).await?;
             // Refining the same search (a facet, another order) is not a new search.
-            let repeated = match shopper {
+            let repeated = match caller.shopper() {
                 Some(id) => self.store.last_search(id).await?.as_deref() == Some(query.q.as_str()),
                 None => false,
             };
-            if let Some(shopper) = shopper.filter(|_| !repeated) {
+            if !repeated {
+                let shopper = caller.shopper_for_event().await?;
                 let event = NewEvent {
                     shopper_id: shopper,
                     product_id: None,
@@ -408,7 +473,7 @@ impl Shop for ShopService {
                     model: None,
                     request_id: None,
                 };
-                self.store.record_event(&event).await?;
+                self.record(shopper, Change::Events(vec![event])).await?;
             }
         }
 
@@ -487,7 +552,7 @@ impl Shop for ShopService {
 
     async fn product(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         sku: String,
         visit: Visit,
     ) -> Result<ProductDetail, AppError> {
@@ -495,10 +560,7 @@ impl Shop for ShopService {
             return Err(AppError::NotFound("this product".into()));
         };
         let product_id = card_row.product_id;
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
+        let shopper = caller.shopper_for_event().await?;
         let mut events = Vec::with_capacity(2);
         if let Some(from) = label(visit.from) {
             let mut click = NewEvent::on(shopper, product_id, InteractionKind::Click, &from);
@@ -512,23 +574,8 @@ impl Shop for ShopService {
             InteractionKind::View,
             "product",
         ));
-        self.store.record_events(&events).await?;
-        for _ in &events {
-            self.search.bump_popularity(product_id);
-        }
         // One re-scoring of the shown lists for the click and the view together.
-        let live: Vec<ShopperEvent> = events
-            .iter()
-            .map(|e| ShopperEvent {
-                product_id,
-                kind: e.kind,
-                value: e.value,
-                at_ms: e.at_ms,
-            })
-            .collect();
-        if let Err(error) = self.recs.observe_all(shopper, &live).await {
-            tracing::warn!(%error, "live recommendation state not updated");
-        }
+        self.record(shopper, Change::Events(events)).await?;
 
         let (liked, stars) = self.store.opinion(shopper, product_id).await?;
         let in_cart = self
@@ -565,7 +612,7 @@ impl Shop for ShopService {
 
     async fn feedback(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         product_id: i64,
         feedback: Feedback,
         surface: String,
@@ -574,71 +621,53 @@ impl Shop for ShopService {
         if !self.product_id_exists(product_id).await? {
             return Err(AppError::NotFound("this product".into()));
         }
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
-        match feedback {
-            Feedback::Like | Feedback::Dislike => {
-                let (liked, kind) = if feedback == Feedback::Like {
-                    (true, InteractionKind::Like)
-                } else {
-                    (false, InteractionKind::Dislike)
-                };
-                let event = NewEvent::on(shopper, product_id, kind, &surface);
-                let opinion = self
-                    .store
-                    .set_liked(shopper, product_id, Some(liked), Some(&event))
-                    .await?;
-                self.search.bump_popularity(product_id);
-                self.observe(&event).await;
-                // The opinion as just written: no second read.
-                return self.opinion_state(product_id, opinion).await;
-            }
-            Feedback::NotInterested => {
-                // Hides the product from this shopper's lists; no opinion is set, so the
-                // product page shows no dislike and near-duplicates keep their place.
-                let event = NewEvent::on(
-                    shopper,
-                    product_id,
-                    InteractionKind::NotInterested,
-                    &surface,
-                );
-                self.store.record_event(&event).await?;
-                self.observe(&event).await;
-            }
-            Feedback::ClearOpinion => {
-                // Withdrawing is not a new signal: the opinion goes, the log keeps history.
-                self.store
-                    .set_liked(shopper, product_id, None, None)
-                    .await?;
-                self.recs.forget_opinion(shopper, product_id).await?;
-            }
+        let shopper = caller.shopper_for_event().await?;
+        let event = |kind| NewEvent::on(shopper, product_id, kind, &surface);
+        let change = match feedback {
+            Feedback::Like => Change::Opinion {
+                product_id,
+                liked: Some(true),
+                event: Some(event(InteractionKind::Like)),
+            },
+            Feedback::Dislike => Change::Opinion {
+                product_id,
+                liked: Some(false),
+                event: Some(event(InteractionKind::Dislike)),
+            },
+            // Hides the product from this shopper's lists; no opinion is set, so the
+            // product page shows no dislike and near-duplicates keep their place.
+            Feedback::NotInterested => Change::Events(vec![event(InteractionKind::NotInterested)]),
+            // Withdrawing is not a new signal: the opinion goes, the log keeps history.
+            Feedback::ClearOpinion => Change::Opinion {
+                product_id,
+                liked: None,
+                event: None,
+            },
             Feedback::Rate(stars) => {
                 if !(1..=5).contains(&stars) {
                     return Err(AppError::invalid("stars", "Choose 1 to 5 stars."));
                 }
-                let event = NewEvent::on(shopper, product_id, InteractionKind::Rating, &surface)
-                    .with_value(f32::from(stars));
-                self.store.rate(shopper, product_id, stars, &event).await?;
-                self.refresh_rating(product_id).await?;
-                self.rec_cards.forget([product_id]);
-                self.search.bump_popularity(product_id);
-                self.observe(&event).await;
+                Change::Rating {
+                    stars,
+                    event: event(InteractionKind::Rating).with_value(f32::from(stars)),
+                }
             }
-        }
-        let opinion = self.store.opinion(shopper, product_id).await?;
+        };
+        let opinion = match self.record(shopper, change).await? {
+            // The opinion as just written: no second read.
+            Written::Opinion(opinion) => opinion,
+            _ => self.store.opinion(shopper, product_id).await?,
+        };
         self.opinion_state(product_id, opinion).await
     }
 
-    async fn cart(&self, session: &Session) -> Result<CartView, AppError> {
-        let shopper = self.shopper(session, false).await?;
-        Ok(self.cart_view(shopper).await?)
+    async fn cart(&self, caller: &Caller) -> Result<CartView, AppError> {
+        Ok(self.cart_view(caller.shopper()).await?)
     }
 
     async fn set_cart(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         product_id: i64,
         quantity: i32,
         surface: String,
@@ -655,28 +684,22 @@ impl Shop for ShopService {
         } else if !self.product_id_exists(product_id).await? {
             return Err(AppError::NotFound("this product".into()));
         }
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
-        let recorded = self
-            .store
-            .set_cart_quantity(shopper, product_id, quantity, &surface)
-            .await?;
-        self.search.bump_popularity(product_id);
-        if let Some(event) = recorded {
-            self.observe(&event).await;
-        }
+        let shopper = caller.shopper_for_event().await?;
+        let change = Change::Cart {
+            product_id,
+            change: CartChange::Set(quantity),
+            surface,
+        };
+        self.record(shopper, change).await?;
         Ok(self.cart_view(Some(shopper)).await?)
     }
 
     async fn add_to_cart(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         product_id: i64,
         quantity: i32,
         surface: String,
-        click: String,
     ) -> Result<CartView, AppError> {
         if !(1..=99).contains(&quantity) {
             return Err(AppError::invalid(
@@ -684,68 +707,35 @@ impl Shop for ShopService {
                 "Choose a quantity from 1 to 99.",
             ));
         }
-        let click = label(Some(click))
-            .ok_or_else(|| AppError::invalid("click", "A button press needs a short id."))?;
         let surface = label(Some(surface)).unwrap_or_else(|| "product".into());
         self.check_buyable(product_id).await?;
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
-        // The last presses this session made: a retried request of one of them is a no-op.
-        let mut recent: Vec<String> = session
-            .get(RECENT_ADDS_KEY)
-            .await
-            .map_err(Error::from)?
-            .unwrap_or_default();
-        if !recent.contains(&click) {
-            let recorded = self
-                .store
-                .change_cart(shopper, product_id, CartChange::Add(quantity), &surface)
-                .await?;
-            self.search.bump_popularity(product_id);
-            if let Some(event) = recorded {
-                self.observe(&event).await;
-            }
-            recent.push(click);
-            let excess = recent.len().saturating_sub(20);
-            recent.drain(..excess);
-            session
-                .insert(RECENT_ADDS_KEY, recent)
-                .await
-                .map_err(Error::from)?;
-        }
+        let shopper = caller.shopper_for_event().await?;
+        let change = Change::Cart {
+            product_id,
+            change: CartChange::Add(quantity),
+            surface,
+        };
+        self.record(shopper, change).await?;
         Ok(self.cart_view(Some(shopper)).await?)
     }
 
-    async fn checkout(&self, session: &Session) -> Result<OrderView, AppError> {
-        require_account(session).await?;
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
-        let (order_id, purchases) = match self.store.checkout(shopper).await {
-            Ok(done) => done,
-            Err(CheckoutError::Other(e)) => return Err(e.into()),
-            Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
+    async fn checkout(&self, caller: &mut Caller) -> Result<OrderView, AppError> {
+        require_account(caller)?;
+        let shopper = caller.shopper_for_event().await?;
+        let Written::Order(order_id) = self.record(shopper, Change::Checkout).await? else {
+            return Err(AppError::Internal);
         };
-        // Their stock just fell: recommendation rows read it again.
-        self.rec_cards
-            .forget(purchases.iter().filter_map(|e| e.product_id));
-        for event in &purchases {
-            self.observe(event).await;
-        }
         tracing::info!(order_id, "order placed");
-        self.orders(session)
+        self.orders(caller)
             .await?
             .into_iter()
             .find(|o| o.id == order_id)
             .ok_or(AppError::Internal)
     }
 
-    async fn orders(&self, session: &Session) -> Result<Vec<OrderView>, AppError> {
-        require_account(session).await?;
-        let Some(shopper) = self.shopper(session, false).await? else {
+    async fn orders(&self, caller: &Caller) -> Result<Vec<OrderView>, AppError> {
+        require_account(caller)?;
+        let Some(shopper) = caller.shopper() else {
             return Ok(Vec::new());
         };
         let orders = self.store.orders(shopper, 50).await?;
@@ -785,16 +775,16 @@ impl Shop for ShopService {
             .collect())
     }
 
-    async fn liked(&self, session: &Session) -> Result<Vec<ProductCard>, AppError> {
-        let Some(shopper) = self.shopper(session, false).await? else {
+    async fn liked(&self, caller: &Caller) -> Result<Vec<ProductCard>, AppError> {
+        let Some(shopper) = caller.shopper() else {
             return Ok(Vec::new());
         };
         let ids = self.store.liked_products(shopper, 100).await?;
         Ok(self.cards(&ids).await?)
     }
 
-    async fn why(&self, session: &Session) -> Result<WhyView, AppError> {
-        let Some(shopper) = self.shopper(session, false).await? else {
+    async fn why(&self, caller: &Caller) -> Result<WhyView, AppError> {
+        let Some(shopper) = caller.shopper() else {
             return Ok(WhyView {
                 models: Vec::new(),
                 taste: TasteView::default(),
@@ -882,10 +872,10 @@ impl Shop for ShopService {
 
     async fn remove_from_history(
         &self,
-        session: &Session,
+        caller: &Caller,
         product_id: Option<i64>,
     ) -> Result<(), AppError> {
-        let Some(shopper) = self.shopper(session, false).await? else {
+        let Some(shopper) = caller.shopper() else {
             return Ok(());
         };
         let removed = self.store.remove_history(shopper, product_id).await?;
@@ -904,11 +894,7 @@ impl Shop for ShopService {
         self.demo_label.clone()
     }
 
-    async fn recommendations(
-        &self,
-        session: &Session,
-        query: RecsQuery,
-    ) -> Result<RecRow, AppError> {
+    async fn recommendations(&self, caller: &Caller, query: RecsQuery) -> Result<RecRow, AppError> {
         let surface = label(Some(query.surface))
             .ok_or_else(|| AppError::invalid("surface", "Name a recommendation surface."))?;
         if !self.recs.strategy().surface.contains_key(&surface) {
@@ -925,7 +911,7 @@ impl Shop for ShopService {
             ),
             None => None,
         };
-        let shopper = self.shopper(session, false).await?;
+        let shopper = caller.shopper();
         let cart = match shopper {
             Some(id) => self.store.cart_products_recent(id).await?,
             None => Vec::new(),
@@ -977,7 +963,7 @@ impl Shop for ShopService {
 
     async fn onboard(
         &self,
-        session: &Session,
+        caller: &mut Caller,
         categories: Vec<String>,
         products: Vec<i64>,
     ) -> Result<(), AppError> {
@@ -1002,23 +988,22 @@ impl Shop for ShopService {
                 return Err(AppError::NotFound("one of the picked products".into()));
             }
         }
-        let shopper = self
-            .shopper(session, true)
-            .await?
-            .ok_or(AppError::Internal)?;
+        let shopper = caller.shopper_for_event().await?;
         self.recs.set_interests(shopper, ids).await?;
         for product_id in products {
             let event = NewEvent::on(shopper, product_id, InteractionKind::Like, "onboarding");
-            self.store
-                .set_liked(shopper, product_id, Some(true), Some(&event))
-                .await?;
-            self.observe(&event).await;
+            let like = Change::Opinion {
+                product_id,
+                liked: Some(true),
+                event: Some(event),
+            };
+            self.record(shopper, like).await?;
         }
         Ok(())
     }
 
-    async fn recent(&self, session: &Session) -> Result<Vec<ProductCard>, AppError> {
-        let Some(shopper) = self.shopper(session, false).await? else {
+    async fn recent(&self, caller: &Caller) -> Result<Vec<ProductCard>, AppError> {
+        let Some(shopper) = caller.shopper() else {
             return Ok(Vec::new());
         };
         let ids = self.store.recently_viewed(shopper, 48).await?;

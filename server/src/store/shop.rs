@@ -396,17 +396,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one event; durable when this returns.
-    pub async fn record_event(&self, event: &NewEvent) -> Result<(), Error> {
-        on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
-            insert_event!(tx, event);
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// Appends several events in one transaction (a product visit: click then view).
     pub async fn record_events(&self, events: &[NewEvent]) -> Result<(), Error> {
         on_db!(self.database(), pool => {
@@ -580,19 +569,6 @@ impl Store {
             .collect();
         self.carts.fill(shopper_id, products.clone(), ticket);
         Ok(products)
-    }
-
-    /// Sets a cart quantity (0 removes the line) and records the difference as an
-    /// `add_to_cart` or `remove_from_cart` event from `surface`, which it returns.
-    pub async fn set_cart_quantity(
-        &self,
-        shopper_id: i64,
-        product_id: i64,
-        quantity: i32,
-        surface: &str,
-    ) -> Result<Option<NewEvent>, Error> {
-        self.change_cart(shopper_id, product_id, CartChange::Set(quantity), surface)
-            .await
     }
 
     /// Changes a cart line, setting or adding to its quantity (kept within 0..=99), and

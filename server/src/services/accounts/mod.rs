@@ -57,7 +57,7 @@ impl AccountService {
         // What the shopper did before logging in (events, cart, opinions) becomes theirs,
         // before the session changes: if this fails, the session is still the visitor's.
         let visitor: Option<i64> = session
-            .get(crate::services::shop::VISITOR_KEY)
+            .get(crate::http::caller::VISITOR_KEY)
             .await
             .map_err(crate::error::Error::from)?;
         if let Some(visitor) = visitor {
@@ -67,7 +67,7 @@ impl AccountService {
                 recs.forget(self.store.account_shopper(account_id).await?);
             }
             session
-                .remove::<i64>(crate::services::shop::VISITOR_KEY)
+                .remove::<i64>(crate::http::caller::VISITOR_KEY)
                 .await
                 .map_err(crate::error::Error::from)?;
         }
