@@ -247,7 +247,7 @@ async fn round(
 }
 
 fn curio_now_ms() -> i64 {
-    server::http::sessions::unix_millis()
+    server::clock::unix_millis()
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {

@@ -2,6 +2,7 @@
 //! This is the composition root: it wires the `app` UI and the `curio` engine together.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -87,14 +88,14 @@ fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
 pub async fn build(config: &Config) -> Result<Services, Error> {
     let db = Database::connect(config.database_url.as_deref(), &config.data_dir).await?;
     tracing::info!(database = db.kind(), "database ready");
-    let session_store = SessionBackend::open(&db).await?;
+    let store = Store::new(db);
+    let session_store = SessionBackend::open(&store).await?;
     tokio::spawn(
         session_store
             .clone()
             .delete_expired_every(Duration::from_secs(600)),
     );
 
-    let store = Store::new(db);
     if !config.no_demo_data {
         services::seed::seed_if_empty(&store, &curio::demo::DemoConfig::default()).await?;
     }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::vocabulary::{LeafSpec, GENERIC_DETAILS, LEAVES};
 use super::{fill_template, slugify, DemoCategory, DemoConfig, DAY_MS};
-use crate::catalog::ProductRecord;
+use crate::records::ProductRecord;
 
 /// Share of products that enter the catalogue during the history rather than before it.
 const NEW_PRODUCT_SHARE: f64 = 0.10;

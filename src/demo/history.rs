@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use super::catalogue::{normal, Catalogue};
 use super::vocabulary::{COMPLEMENTS, FIRST_NAMES, INITIALS, LEAVES};
 use super::{utility, DemoConfig, DemoShopper, Taste, DAY_MS};
-use crate::catalog::InteractionRecord;
 use crate::interaction::InteractionKind;
+use crate::records::InteractionRecord;
 
 const SECOND_MS: i64 = 1000;
 const MINUTE_MS: i64 = 60 * SECOND_MS;

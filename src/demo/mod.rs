@@ -13,7 +13,7 @@ mod vocabulary;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{InteractionRecord, ProductRecord};
+use crate::records::{InteractionRecord, ProductRecord};
 
 pub use art::art_svg;
 pub use vocabulary::COMPLEMENTS;

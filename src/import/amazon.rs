@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::clean::{clean_brand, clean_text, parse_month_day_year, parse_price};
 use super::source::LineReader;
 use super::{ImportError, ImportSummary, Located, Parser};
-use crate::catalog::{InteractionRecord, ProductRecord, Record};
 use crate::interaction::InteractionKind;
+use crate::records::{InteractionRecord, ProductRecord, Record};
 
 /// Streams an Amazon reviews or metadata file.
 pub struct Lines {

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use super::clean::{clean_text, parse_bool, parse_count, parse_price, parse_time_ms};
 use super::source::{csv_error, csv_reader, LineReader};
 use super::{ImportError, ImportSummary, Located, Parser};
-use crate::catalog::{InteractionRecord, ProductRecord, Record};
 use crate::interaction::InteractionKind;
+use crate::records::{InteractionRecord, ProductRecord, Record};
 
 /// The canonical product fields a [`Mapping`] can name.
 pub const PRODUCT_FIELDS: [&str; 12] = [

@@ -124,7 +124,7 @@ pub use clean::{clean_text, parse_price};
 pub use error::ImportError;
 pub use generic::{Mapping, INTERACTION_FIELDS, PRODUCT_FIELDS};
 
-use crate::catalog::Record;
+use crate::records::Record;
 use source::LineReader;
 
 /// The kind of file being imported.

@@ -4,9 +4,9 @@
 use super::clean::{clean_text, parse_day_month_year};
 use super::source::LineReader;
 use super::{ImportError, ImportSummary, Located, Parser};
-use crate::catalog::{InteractionRecord, ProductRecord, Record};
 use crate::interaction::InteractionKind;
 use crate::movielens::latin1;
+use crate::records::{InteractionRecord, ProductRecord, Record};
 
 /// Streams `u.item`: one product per line; `genres` names the flag columns in order.
 pub struct Items {

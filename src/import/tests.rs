@@ -5,8 +5,8 @@ use std::io::{Cursor, Write};
 use std::path::PathBuf;
 
 use super::*;
-use crate::catalog::{InteractionRecord, ProductRecord};
 use crate::interaction::InteractionKind;
+use crate::records::{InteractionRecord, ProductRecord};
 
 /// Everything a stream yields: the records until the first error, the error, the summary.
 fn read(

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use super::clean::{clean_text, parse_count};
 use super::source::{csv_error, csv_reader};
 use super::{ImportError, ImportSummary, Located, Parser};
-use crate::catalog::{ProductRecord, Record};
+use crate::records::{ProductRecord, Record};
 
 /// The header columns the format needs.
 pub const COLUMNS: [&str; 10] = [

@@ -88,8 +88,8 @@ pub async fn add_to_cart(
     click: String,
 ) -> Result<CartView, AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    let click = click.trim().to_string();
-    if click.is_empty() || click.len() > 64 {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b":_-.".contains(&b);
+    if click.is_empty() || click.len() > 64 || !click.bytes().all(plain) {
         return crate::auth::ssr::respond(Err(AppError::invalid(
             "click",
             "A button press needs a short id.",

@@ -77,7 +77,7 @@ pub async fn run(store: &Store, args: &AdminArgs) -> Result<String, Error> {
             let password = read_password(&email)?;
             policy::check_new_password(&password, &email).map_err(bad)?;
             let hash = PasswordHasher::new(1).await?.hash(password).await?;
-            let now = crate::http::sessions::unix_secs();
+            let now = crate::clock::unix_secs();
             let row = match store
                 .create_account_with_role(&email, &name, &hash, now, ROLE_ADMIN)
                 .await

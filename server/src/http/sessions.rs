@@ -20,6 +20,7 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 use crate::error::Error;
 use crate::store::db::Database;
 use crate::store::recent::Recent;
+use crate::store::Store;
 
 /// The session key under which the logged-in account is kept.
 pub const AUTH_KEY: &str = "auth";
@@ -87,27 +88,26 @@ enum SessionDb {
 }
 
 impl SessionBackend {
-    /// Opens the session store on `db` and creates its table if needed.
-    pub async fn open(db: &Database) -> Result<Self, Error> {
-        Self::open_with_ttl(db, SESSION_CACHE_TTL).await
+    /// Opens the session store on the store's database (its reads through the store's
+    /// reader pool) and creates its table if needed.
+    pub async fn open(store: &Store) -> Result<Self, Error> {
+        Self::open_with_ttl(store, SESSION_CACHE_TTL).await
     }
 
     /// [`open`](Self::open) with another cache time to live (zero: always read the
     /// database).
-    pub async fn open_with_ttl(db: &Database, ttl: Duration) -> Result<Self, Error> {
-        let db = match db {
-            Database::Sqlite(pool) => {
-                let Database::Sqlite(readers) = db.readers() else {
-                    unreachable!("the readers of SQLite are SQLite")
-                };
-                SessionDb::Sqlite(
-                    SqliteStore::new(pool.clone()),
-                    pool.clone(),
-                    SqliteStore::new(readers),
-                )
-            }
-            Database::Postgres(pool) => {
+    pub async fn open_with_ttl(store: &Store, ttl: Duration) -> Result<Self, Error> {
+        let db = match (store.database(), store.readers()) {
+            (Database::Sqlite(pool), Database::Sqlite(readers)) => SessionDb::Sqlite(
+                SqliteStore::new(pool.clone()),
+                pool.clone(),
+                SqliteStore::new(readers.clone()),
+            ),
+            (Database::Postgres(pool), _) => {
                 SessionDb::Postgres(PostgresStore::new(pool.clone()), pool.clone())
+            }
+            (Database::Sqlite(_), Database::Postgres(_)) => {
+                unreachable!("the readers of SQLite are SQLite")
             }
         };
         let migrated = match &db {
@@ -246,7 +246,7 @@ pub async fn enforce_policy(
     // Static files never need the session; skip the database read.
     let is_static = path.starts_with("/pkg/") || path == "/favicon.svg";
     if !is_static {
-        if let Err(error) = apply_policy(&policy, &session, unix_secs()).await {
+        if let Err(error) = apply_policy(&policy, &session, crate::clock::unix_secs()).await {
             tracing::error!(%error, "session policy check failed");
         }
     }
@@ -268,22 +268,6 @@ async fn apply_policy(policy: &SessionPolicy, session: &Session, now: i64) -> Re
         session.insert(AUTH_KEY, auth).await?;
     }
     Ok(())
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Unix milliseconds now (event times, throttle windows).
-pub fn unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -323,8 +307,9 @@ mod tests {
             panic!("no DATABASE_URL gives SQLite")
         };
         let pool = pool.clone();
+        let store = crate::store::Store::new(db);
         (
-            SessionBackend::open_with_ttl(&db, Duration::from_secs(60))
+            SessionBackend::open_with_ttl(&store, Duration::from_secs(60))
                 .await
                 .unwrap(),
             pool,
@@ -396,10 +381,10 @@ mod tests {
         let Database::Sqlite(pool) = &db else {
             panic!("no DATABASE_URL gives SQLite")
         };
-        let sessions = SessionBackend::open_with_ttl(&db, Duration::ZERO)
+        let store = crate::store::Store::new(db.clone());
+        let sessions = SessionBackend::open_with_ttl(&store, Duration::ZERO)
             .await
             .unwrap();
-        let store = crate::store::Store::new(db.clone());
         let mut session = record(7);
         sessions.create(&mut session).await.unwrap();
 

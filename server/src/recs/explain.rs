@@ -37,7 +37,7 @@ impl RecService {
             let who = Shopper {
                 history: slot.live.history(),
                 interests: &interests,
-                now_ms: crate::http::sessions::unix_millis(),
+                now_ms: crate::clock::unix_millis(),
             };
             let (picks, taste) = why::model_picks(&set, &this.strategy.rules, &who, k);
             let picks = picks

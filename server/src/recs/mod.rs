@@ -181,7 +181,7 @@ impl BanditBook {
     }
 
     fn count(&mut self, surface: &str, variant: &str, what: Counted) {
-        let minute = crate::http::sessions::unix_secs() / 60 * 60;
+        let minute = crate::clock::unix_secs() / 60 * 60;
         let counts = self
             .stats
             .entry((surface.to_string(), variant.to_string(), minute))

@@ -268,7 +268,7 @@ impl RecService {
                 let who = Shopper {
                     history: live.history(),
                     interests: &interests,
-                    now_ms: crate::http::sessions::unix_millis(),
+                    now_ms: crate::clock::unix_millis(),
                 };
                 let ranked =
                     serving::rank(set, &self.strategy.rules, surface, &models, &who, request);

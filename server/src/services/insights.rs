@@ -428,7 +428,7 @@ impl Merchant for MerchantService {
         if let Err(error) = self.recs.flush_bandit().await {
             tracing::warn!(%error, "cannot write the live counts before the insights");
         }
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         let since = (now - span) / bucket * bucket + bucket;
         let stats = self.store.strategy_stats(since, bucket).await?;
 

@@ -468,7 +468,7 @@ impl Shop for ShopService {
                     kind: InteractionKind::Search,
                     value: Some(outcome.total as f32),
                     query: Some(query.q.clone()),
-                    at_ms: crate::http::sessions::unix_millis(),
+                    at_ms: crate::clock::unix_millis(),
                     surface: Some("search".into()),
                     model: None,
                     request_id: None,

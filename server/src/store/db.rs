@@ -130,7 +130,8 @@ impl Database {
             .map_err(|e| Error::Startup(format!("cannot open the SQLite database: {e}")))
     }
 
-    /// A handle for the reads on every request's path (session, cart, cards).
+    /// A new handle for the reads on every request's path (session, cart, cards); the
+    /// server opens one, in [`crate::store::Store::new`], and shares it.
     ///
     /// On SQLite, a pool of its own on the same file: its connections never wait behind
     /// the writers, which hold the main pool's connections while they queue for the

@@ -63,14 +63,42 @@ impl WriteBegin for sqlx::Postgres {
     }
 }
 
-fn write_begin<DB: WriteBegin>(_pool: &sqlx::Pool<DB>) -> &'static str {
-    DB::BEGIN
+/// A write transaction with this process's turn to write (SQLite), begun the way the
+/// database needs (`begin immediate` on SQLite). Every write of the store opens one with
+/// [`begin_write`]. It reads as the transaction's connection (`&mut *tx`); dropping it
+/// without [`WriteTx::commit`] rolls back, then gives the turn up.
+pub struct WriteTx<DB: sqlx::Database> {
+    // Dropped in this order: the transaction ends before the turn passes on.
+    tx: sqlx::Transaction<'static, DB>,
+    _turn: Option<crate::store::db::WriteTurn>,
 }
 
-/// Waits for this process's turn to write before a write transaction begins; hold it
-/// until the commit.
-async fn write_turn<DB: WriteBegin>(pool: &sqlx::Pool<DB>) -> Option<crate::store::db::WriteTurn> {
-    DB::turn(pool).await
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    /// Commits; the turn passes on after the commit.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// Waits for this process's turn to write, then begins a write transaction.
+async fn begin_write<DB: WriteBegin>(pool: &sqlx::Pool<DB>) -> Result<WriteTx<DB>, sqlx::Error> {
+    let turn = DB::turn(pool).await;
+    let tx = pool.begin_with(DB::BEGIN).await?;
+    Ok(WriteTx { tx, _turn: turn })
 }
 
 /// The statement that locks one throttle subject until the transaction ends, where the
@@ -160,6 +188,12 @@ impl Store {
     /// The database behind the store.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The one reader pool of the process (the store's and the sessions' reads on every
+    /// request's path; see [`Database::readers`]).
+    pub fn readers(&self) -> &Database {
+        &self.reads
     }
 
     /// Inserts a shopper's account; the email must already be normalised.
@@ -266,8 +300,7 @@ impl Store {
         sorted.dedup();
         let mut counts = Vec::with_capacity(sorted.len());
         on_db!(&self.db, pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             if let Some(lock) = subject_lock(pool) {
                 for subject in &sorted {
                     sqlx::query(lock).bind(subject.as_str()).execute(&mut *tx).await?;
@@ -309,8 +342,7 @@ impl Store {
     /// Forgets the given attempts (a throttled attempt, or a success's address row).
     pub async fn delete_attempts(&self, attempt_ids: &[i64]) -> Result<(), Error> {
         on_db!(&self.db, pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             for id in attempt_ids {
                 sqlx::query("delete from login_attempt where login_attempt_id = $1")
                     .bind(id)

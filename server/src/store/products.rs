@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use curio::{InteractionKind, InteractionRecord, ProductRecord};
-use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
+use sqlx::{Postgres, QueryBuilder, Sqlite};
 
-use super::{write_begin, Store};
+use super::{begin_write, Store, WriteTx};
 use crate::error::Error;
 use crate::store::db::Database;
 
@@ -32,8 +32,8 @@ pub struct WriteCounts {
 }
 
 enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(WriteTx<Sqlite>),
+    Postgres(WriteTx<Postgres>),
 }
 
 /// Runs `$body` with `$tx` bound to the open transaction, whichever database it is on.
@@ -75,9 +75,9 @@ impl Store {
     /// Opens a bulk load; `source` names where the records come from (`demo`, `movielens`...).
     pub async fn catalog_writer(&self, source: &str) -> Result<CatalogWriter, Error> {
         let tx = match self.database() {
-            Database::Sqlite(pool) => Tx::Sqlite(pool.begin_with(write_begin(pool)).await?),
+            Database::Sqlite(pool) => Tx::Sqlite(begin_write(pool).await?),
             Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = begin_write(pool).await?;
                 // One load at a time: two concurrent imports would race on the same SKUs.
                 sqlx::query("select pg_advisory_xact_lock(hashtext('curio catalog load'))")
                     .execute(&mut *tx)
@@ -88,7 +88,7 @@ impl Store {
         Ok(CatalogWriter {
             tx,
             source: source.to_string(),
-            now: crate::http::sessions::unix_secs(),
+            now: crate::clock::unix_secs(),
             categories: HashMap::new(),
             products: HashMap::new(),
             shoppers: HashMap::new(),

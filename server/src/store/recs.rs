@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{write_begin, write_turn, Store};
+use super::{begin_write, Store};
 use crate::error::Error;
 use crate::store::db::Database;
 
@@ -230,7 +230,7 @@ impl Store {
         let models = serde_json::to_string(&version.models).unwrap_or_else(|_| "[]".into());
         let metrics = serde_json::to_string(&version.metrics).unwrap_or_else(|_| "{}".into());
         let curves = serde_json::to_string(&version.curves).unwrap_or_else(|_| "{}".into());
-        let now = crate::http::sessions::unix_millis() / 1000;
+        let now = crate::clock::unix_millis() / 1000;
         Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar(
                 "insert into model_version (created_at, trained_events, trained_until, models, \
@@ -322,8 +322,7 @@ impl Store {
             return Ok(());
         }
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             for d in deltas {
                 sqlx::query(
                     "insert into strategy_stat (surface, variant, minute, impressions, clicks, \
@@ -405,10 +404,9 @@ impl Store {
         if deltas.is_empty() {
             return Ok(());
         }
-        let now = crate::http::sessions::unix_millis() / 1000;
+        let now = crate::clock::unix_millis() / 1000;
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             for (surface, variant, impressions, rewards) in deltas {
                 sqlx::query(
                     "insert into bandit_arm (surface, variant, impressions, rewards, updated_at) \
@@ -432,10 +430,9 @@ impl Store {
 
     /// Replaces the shopper's onboarding categories.
     pub async fn set_interests(&self, shopper_id: i64, categories: &[i64]) -> Result<(), Error> {
-        let now = crate::http::sessions::unix_millis() / 1000;
+        let now = crate::clock::unix_millis() / 1000;
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             sqlx::query("delete from shopper_interest where shopper_id = $1")
                 .bind(shopper_id)
                 .execute(&mut *tx)
@@ -465,8 +462,7 @@ impl Store {
         product_id: Option<i64>,
     ) -> Result<u64, Error> {
         Ok(on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             let removed = match product_id {
                 Some(product) => {
                     let removed = sqlx::query(

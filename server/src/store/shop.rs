@@ -3,7 +3,7 @@
 //! event commits the event with the change in one transaction, before the caller answers.
 
 use super::reading::{STARS_COUNT, STARS_SUM};
-use super::{subject_lock, write_begin, write_turn, Store};
+use super::{begin_write, subject_lock, Store};
 use crate::error::Error;
 use crate::store::db::Database;
 use curio::InteractionKind;
@@ -84,7 +84,7 @@ impl NewEvent {
             kind,
             value: None,
             query: None,
-            at_ms: crate::http::sessions::unix_millis(),
+            at_ms: crate::clock::unix_millis(),
             surface: Some(surface.to_string()),
             model: None,
             request_id: None,
@@ -279,7 +279,7 @@ impl Store {
     }
 
     async fn account_shopper_uncached(&self, account_id: i64) -> Result<i64, Error> {
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         Ok(on_db!(self.database(), pool => {
             // Reads first: most calls find the shopper, and a read takes no write lock.
             let existing: Option<i64> =
@@ -307,7 +307,7 @@ impl Store {
 
     /// A new anonymous shopper (a visitor's first event).
     pub async fn new_visitor(&self) -> Result<i64, Error> {
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         Ok(on_db!(self.database(), pool => {
             sqlx::query_scalar("insert into shopper (created_at) values ($1) returning shopper_id")
                 .bind(now)
@@ -330,8 +330,7 @@ impl Store {
 
     async fn adopt_visitor_into(&self, visitor: i64, shopper: i64) -> Result<(), Error> {
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper);
             // Only a visitor (no account, no source key) can be adopted.
             let is_visitor: Option<i64> = sqlx::query_scalar(
@@ -399,8 +398,7 @@ impl Store {
     /// Appends several events in one transaction (a product visit: click then view).
     pub async fn record_events(&self, events: &[NewEvent]) -> Result<(), Error> {
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             for event in events {
                 insert_event!(tx, event);
             }
@@ -451,10 +449,9 @@ impl Store {
         liked: Option<bool>,
         event: Option<&NewEvent>,
     ) -> Result<(Option<bool>, Option<i32>), Error> {
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         let opinion: (Option<bool>, Option<i32>) = on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper_id);
             let opinion = sqlx::query_as(
                 "insert into opinion (shopper_id, product_id, liked, updated_at) \
@@ -487,10 +484,9 @@ impl Store {
         event: &NewEvent,
     ) -> Result<[i64; 5], Error> {
         let stars = i32::from(stars.clamp(1, 5));
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: Option<Option<i32>> = sqlx::query_scalar(
                 "select stars from opinion where shopper_id = $1 and product_id = $2",
@@ -593,10 +589,9 @@ impl Store {
         change: CartChange,
         surface: &str,
     ) -> Result<Option<NewEvent>, Error> {
-        let now = crate::http::sessions::unix_secs();
+        let now = crate::clock::unix_secs();
         let recorded = on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper_id);
             let old: i32 = sqlx::query_scalar(
                 "select quantity from cart_line where shopper_id = $1 and product_id = $2",
@@ -659,11 +654,10 @@ impl Store {
     }
 
     async fn checkout_cart(&self, shopper_id: i64) -> Result<(i64, Vec<NewEvent>), CheckoutError> {
-        let now_ms = crate::http::sessions::unix_millis();
+        let now_ms = crate::clock::unix_millis();
         let mut purchases = Vec::new();
         let order_id = on_db!(self.database(), pool => {
-            let _turn = write_turn(pool).await;
-            let mut tx = pool.begin_with(write_begin(pool)).await?;
+            let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper_id);
             let lines: Vec<(i64, i32, String, Option<i64>, String, bool)> = sqlx::query_as(
                 "select p.product_id, c.quantity, p.title, p.price_minor, p.currency, p.in_stock \

@@ -11,7 +11,8 @@ use app::auth::User;
 use app::error::AppError;
 use async_trait::async_trait;
 
-use crate::http::sessions::{unix_millis, unix_secs, SessionAuth, SessionPolicy, AUTH_KEY};
+use crate::clock::{unix_millis, unix_secs};
+use crate::http::sessions::{SessionAuth, SessionPolicy, AUTH_KEY};
 use crate::store::{AccountRow, CreateAccountError, Store};
 use hashing::PasswordHasher;
 use throttle::{Subjects, ThrottlePolicy};
