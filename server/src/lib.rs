@@ -166,7 +166,11 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
 /// Rebuilds the search index when the catalogue changes under it (a `curio import` run
 /// by another process, another node's import on PostgreSQL): checks every 30 seconds.
 /// Changes made through this server (ratings, popularity) reach the index directly.
-async fn keep_index_current(store: Store, search: Arc<SearchIndex>, mut version: (i64, i64, i64)) {
+async fn keep_index_current(
+    store: Store,
+    search: Arc<SearchIndex>,
+    mut version: store::reading::CatalogVersion,
+) {
     let mut ticks = tokio::time::interval(Duration::from_secs(30));
     ticks.tick().await;
     loop {
@@ -189,7 +193,7 @@ async fn keep_index_current(store: Store, search: Arc<SearchIndex>, mut version:
 pub async fn refresh_index(
     store: &Store,
     search: &SearchIndex,
-    version: &mut (i64, i64, i64),
+    version: &mut store::reading::CatalogVersion,
 ) -> Result<bool, Error> {
     let current = store.catalog_version().await?;
     if current == *version {

@@ -108,7 +108,7 @@ async fn csv_import_cleans_counts_and_reimports_to_no_change() {
         );
         assert_eq!(report.summary.missing.get("description"), Some(&1));
         assert_eq!(report.summary.missing.get("price"), None);
-        let (products_n, shoppers_n, events_n) = store.catalog_counts().await.unwrap();
+        let (products_n, shoppers_n, events_n) = counts(&store).await;
         assert_eq!((products_n, shoppers_n, events_n), (3, 2, 5));
 
         let exported = export_lines(&store).await;
@@ -172,7 +172,7 @@ async fn csv_import_cleans_counts_and_reimports_to_no_change() {
         assert_eq!(again.counts.products_created, 0);
         assert_eq!(again.counts.products_updated, 0);
         assert_eq!(again.counts.products_unchanged, 3);
-        assert_eq!(store.catalog_counts().await.unwrap(), (3, 2, 5));
+        assert_eq!(counts(&store).await, (3, 2, 5));
         assert_eq!(export_lines(&store).await, exported);
 
         let _ = std::fs::remove_dir_all(&dir);
@@ -316,7 +316,7 @@ async fn demo_shop_seeds_once_and_is_searchable() {
             "{}: generated in {:.2} s, written in {:.2} s",
             db.kind, report.generate_secs, report.write_secs
         );
-        let (products, shoppers, events) = store.catalog_counts().await.unwrap();
+        let (products, shoppers, events) = counts(&store).await;
         assert!(products >= 5_000, "{products}");
         assert!(shoppers >= 2_000, "{shoppers}");
         assert!(events >= 100_000, "{events}");
@@ -392,12 +392,7 @@ async fn movielens_100k_imports_with_the_right_counts() {
             .expect("import");
         assert_eq!(report.counts.products_created, 1_682);
         assert_eq!(report.counts.interactions, 100_000);
-        assert_eq!(
-            store.catalog_counts().await.unwrap(),
-            (1_682, 943, 100_000),
-            "{}",
-            db.kind
-        );
+        assert_eq!(counts(&store).await, (1_682, 943, 100_000), "{}", db.kind);
         // Genres became categories under "Movies".
         let categories = store.categories().await.unwrap();
         assert!(categories.iter().any(|c| c.path == "Movies > Comedy"));
@@ -405,7 +400,7 @@ async fn movielens_100k_imports_with_the_right_counts() {
             .await
             .expect("again");
         assert_eq!(again.counts.products_unchanged, 1_682);
-        assert_eq!(store.catalog_counts().await.unwrap(), (1_682, 943, 100_000));
+        assert_eq!(counts(&store).await, (1_682, 943, 100_000));
         db.finish().await;
     }
 }
@@ -431,4 +426,10 @@ async fn unknown_format_and_missing_file_are_clear_errors() {
     for other in dbs {
         other.finish().await;
     }
+}
+
+/// Products, shoppers and interactions in the store.
+async fn counts(store: &server::store::Store) -> (i64, i64, i64) {
+    let c = store.catalog_counts().await.unwrap();
+    (c.products, c.shoppers, c.interactions)
 }

@@ -226,7 +226,7 @@ async fn likes_dislikes_and_purchases_change_the_very_next_lists() {
             .collect();
         assert!(kinds.contains(&"not_interested".to_string()), "{kinds:?}");
         assert_eq!(
-            store.opinion(shopper, hidden).await.unwrap().0,
+            store.opinion(shopper, hidden).await.unwrap().liked,
             None,
             "a hide is not a dislike"
         );

@@ -204,7 +204,7 @@ async fn a_visitor_searches_rates_likes_buys_and_every_step_is_recorded() {
             db.kind
         );
         // The anonymous shopper is gone; the demo flag is off for an imported catalogue.
-        let (_, shoppers, _) = store.catalog_counts().await.unwrap();
+        let shoppers = store.catalog_counts().await.unwrap().shoppers;
         assert_eq!(shoppers, 1);
         let _ = std::fs::remove_dir_all(&dir);
         db.finish().await;

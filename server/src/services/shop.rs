@@ -16,7 +16,7 @@ use curio::InteractionKind;
 use crate::error::Error;
 use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
 use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
-use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent};
+use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent, Opinion};
 use crate::store::Store;
 
 /// Products per listing page.
@@ -230,11 +230,11 @@ impl ShopService {
     async fn opinion_state(
         &self,
         product_id: i64,
-        (liked, stars): (Option<bool>, Option<i32>),
+        opinion: Opinion,
     ) -> Result<OpinionState, AppError> {
         Ok(OpinionState {
-            opinion: liked,
-            stars: stars.map(|s| s.clamp(1, 5) as u8),
+            opinion: opinion.liked,
+            stars: opinion.stars.map(|s| s.clamp(1, 5) as u8),
             histogram: self.store.histogram(product_id).await?,
         })
     }
@@ -255,11 +255,12 @@ impl ShopService {
             return Ok(CartView::default());
         };
         let lines = self.store.cart_lines(shopper).await?;
-        let ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = lines.iter().map(|line| line.product_id).collect();
         let cards = self.cards(&ids).await?;
         let mut view = CartView::default();
         let mut totals: BTreeMap<String, i64> = BTreeMap::new();
-        for (product, (_, quantity)) in cards.into_iter().zip(lines) {
+        for (product, line) in cards.into_iter().zip(lines) {
+            let quantity = line.quantity;
             let line_total = product.price.as_ref().map(|p| Money {
                 minor: p.minor * i64::from(quantity),
                 currency: p.currency.clone(),
@@ -378,7 +379,7 @@ enum Change {
 enum Written {
     Nothing,
     /// The shopper's opinion of the product as just written (like, stars).
-    Opinion((Option<bool>, Option<i32>)),
+    Opinion(Opinion),
     /// The new order's id.
     Order(i64),
 }
@@ -577,14 +578,14 @@ impl Shop for ShopService {
         // One re-scoring of the shown lists for the click and the view together.
         self.record(shopper, Change::Events(events)).await?;
 
-        let (liked, stars) = self.store.opinion(shopper, product_id).await?;
+        let opinion = self.store.opinion(shopper, product_id).await?;
         let in_cart = self
             .store
             .cart_lines(shopper)
             .await?
             .into_iter()
-            .find(|(id, _)| *id == product_id)
-            .map_or(0, |(_, q)| q);
+            .find(|line| line.product_id == product_id)
+            .map_or(0, |line| line.quantity);
         let histogram = self.store.histogram(product_id).await?;
         let source_rating = card_row.source_rating.map(|average| RatingSummary {
             average,
@@ -604,8 +605,8 @@ impl Shop for ShopService {
             attributes: attributes.into_iter().collect(),
             histogram,
             source_rating,
-            my_stars: stars.map(|s| s.clamp(1, 5) as u8),
-            my_opinion: liked,
+            my_stars: opinion.stars.map(|s| s.clamp(1, 5) as u8),
+            my_opinion: opinion.liked,
             in_cart,
         })
     }

@@ -270,9 +270,10 @@ impl Store {
 
     /// A fingerprint of the catalogue's text and structure: products, their latest update
     /// and categories. It changes when an import (from any process or node) changes them.
-    pub async fn catalog_version(&self) -> Result<(i64, i64, i64), Error> {
-        const SQL: &str = "select (select count(*) from product), \
-             (select coalesce(max(updated_at), 0) from product), (select count(*) from category)";
+    pub async fn catalog_version(&self) -> Result<CatalogVersion, Error> {
+        const SQL: &str = "select (select count(*) from product) as products, \
+             (select coalesce(max(updated_at), 0) from product) as updated_at, \
+             (select count(*) from category) as categories";
         Ok(on_db!(self.database(), pool => {
             sqlx::query_as(SQL).fetch_one(pool).await?
         }))
@@ -298,14 +299,38 @@ impl Store {
         }))
     }
 
-    /// Counts of (products, shoppers, interactions): a cheap summary for logs and tests.
-    pub async fn catalog_counts(&self) -> Result<(i64, i64, i64), Error> {
-        const SQL: &str = "select (select count(*) from product), (select count(*) from shopper), \
-             (select count(*) from interaction)";
+    /// How many products, shoppers and interactions there are: a cheap summary for logs
+    /// and tests.
+    pub async fn catalog_counts(&self) -> Result<CatalogCounts, Error> {
+        const SQL: &str = "select (select count(*) from product) as products, \
+             (select count(*) from shopper) as shoppers, \
+             (select count(*) from interaction) as interactions";
         Ok(on_db!(self.database(), pool => {
             sqlx::query_as(SQL).fetch_one(pool).await?
         }))
     }
+}
+
+/// A fingerprint of the catalogue (see [`Store::catalog_version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CatalogVersion {
+    /// Products.
+    pub products: i64,
+    /// Unix seconds of the latest product update.
+    pub updated_at: i64,
+    /// Categories.
+    pub categories: i64,
+}
+
+/// Row counts (see [`Store::catalog_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CatalogCounts {
+    /// Products.
+    pub products: i64,
+    /// Shoppers (accounts', visitors', imported and simulated).
+    pub shoppers: i64,
+    /// Interactions, searches included.
+    pub interactions: i64,
 }
 
 /// One row of the event log as `curio export --events` writes it.

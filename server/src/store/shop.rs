@@ -52,6 +52,24 @@ pub enum CartChange {
     Add(i32),
 }
 
+/// A shopper's current opinion of a product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Opinion {
+    /// Liked (true), disliked (false) or neither.
+    pub liked: Option<bool>,
+    /// Their stars, 1 to 5.
+    pub stars: Option<i32>,
+}
+
+/// One line of a cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CartLineRow {
+    /// The product.
+    pub product_id: i64,
+    /// How many, 1 to 99.
+    pub quantity: i32,
+}
+
 /// An event to append.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -422,12 +440,8 @@ impl Store {
     }
 
     /// The shopper's like/dislike and stars for a product.
-    pub async fn opinion(
-        &self,
-        shopper_id: i64,
-        product_id: i64,
-    ) -> Result<(Option<bool>, Option<i32>), Error> {
-        let row: Option<(Option<bool>, Option<i32>)> = on_db!(self.database(), pool => {
+    pub async fn opinion(&self, shopper_id: i64, product_id: i64) -> Result<Opinion, Error> {
+        let row: Option<Opinion> = on_db!(self.database(), pool => {
             sqlx::query_as(
                 "select liked, stars from opinion where shopper_id = $1 and product_id = $2",
             )
@@ -436,7 +450,7 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        Ok(row.unwrap_or((None, None)))
+        Ok(row.unwrap_or_default())
     }
 
     /// Sets like (true), dislike (false) or neither, recording `event` with it; returns
@@ -448,9 +462,9 @@ impl Store {
         product_id: i64,
         liked: Option<bool>,
         event: Option<&NewEvent>,
-    ) -> Result<(Option<bool>, Option<i32>), Error> {
+    ) -> Result<Opinion, Error> {
         let now = crate::clock::unix_secs();
-        let opinion: (Option<bool>, Option<i32>) = on_db!(self.database(), pool => {
+        let opinion: Opinion = on_db!(self.database(), pool => {
             let mut tx = begin_write(pool).await?;
             lock_shopper!(pool, tx, shopper_id);
             let opinion = sqlx::query_as(
@@ -536,8 +550,8 @@ impl Store {
         self.histogram(product_id).await
     }
 
-    /// The cart as (product id, quantity), oldest line first.
-    pub async fn cart_lines(&self, shopper_id: i64) -> Result<Vec<(i64, i32)>, Error> {
+    /// The cart's lines, oldest first.
+    pub async fn cart_lines(&self, shopper_id: i64) -> Result<Vec<CartLineRow>, Error> {
         Ok(on_db!(&self.reads, pool => {
             sqlx::query_as(
                 "select product_id, quantity from cart_line where shopper_id = $1 \
@@ -561,7 +575,7 @@ impl Store {
             .cart_lines(shopper_id)
             .await?
             .into_iter()
-            .map(|(product, _)| product)
+            .map(|line| line.product_id)
             .collect();
         self.carts.fill(shopper_id, products.clone(), ticket);
         Ok(products)
