@@ -59,17 +59,17 @@ lazy_page!(
 );
 lazy_page!(
     /// The merchant's insights.
-    Insights => crate::admin::InsightsPage
+    Insights => crate::insights::InsightsPage
 );
 lazy_page!(
     /// Log in.
-    Login => crate::pages::LoginPage
+    Login => crate::account::pages::LoginPage
 );
 lazy_page!(
     /// Register.
-    Register => crate::pages::RegisterPage
+    Register => crate::account::pages::RegisterPage
 );
 lazy_page!(
     /// The account page.
-    Account => crate::pages::AccountPage
+    Account => crate::account::pages::AccountPage
 );

@@ -5,11 +5,11 @@
 
 #![recursion_limit = "256"]
 
-pub mod admin;
-pub mod auth;
+pub mod account;
 pub mod error;
+pub mod insights;
+mod layout;
 mod lazy;
-mod pages;
 pub mod shop;
 
 use leptos::prelude::*;
@@ -19,7 +19,7 @@ use leptos_router::{
     Lazy, ParamSegment, SsrMode, StaticSegment,
 };
 
-use auth::{LogIn, LogOut, Register, User};
+use account::{LogIn, LogOut, Register, User};
 use error::AppError;
 
 /// The HTML document around the app, rendered on the server.
@@ -71,7 +71,7 @@ pub fn App() -> impl IntoView {
                 register.version().get(),
             )
         },
-        |_| auth::current_user(),
+        |_| account::current_user(),
     );
     // Logging in adopts the visitor's cart: refetch it after every account action.
     let cart_version = RwSignal::new(0u32);
@@ -84,10 +84,10 @@ pub fn App() -> impl IntoView {
             cart_version.update(|v| *v += 1);
         }
     });
-    provide_context(shop::pages::CartContext {
+    provide_context(shop::state::CartContext {
         version: cart_version,
     });
-    provide_context(shop::recs::RecsContext {
+    provide_context(shop::state::RecsContext {
         version: RwSignal::new(0),
     });
     let demo = Resource::new(|| (), |_| shop::api::shop_info());
@@ -102,9 +102,9 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/curio.css"/>
         <Title text="Curio"/>
         <Router>
-            <pages::Header/>
+            <layout::Header/>
             <main class="page">
-                <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Routes fallback=|| view! { <layout::NotFound/> }>
                     <Route path=StaticSegment("") view=shop::pages::ShopHome/>
                     // Every page but the home page is its own WASM chunk (see `lazy`).
                     <Route path=StaticSegment("search") view={Lazy::<lazy::Listing>::new()}/>

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::auth::ssr::{Accounts, Session};
+use app::account::ssr::{Accounts, Session};
 use server::config::Config;
 use server::http::sessions::SessionPolicy;
 use server::services::accounts::hashing::PasswordHasher;

@@ -43,7 +43,7 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 
 /// Middleware: a server function whose arguments could not be read answers 400, not the
 /// 500 that server_fn gives every error it raises itself (our own errors already carry
-/// their status, set by `app::auth::ssr::respond`). Only error bodies are read, and they
+/// their status, set by `app::account::ssr::respond`). Only error bodies are read, and they
 /// are small.
 pub async fn server_fn_error_status(
     request: axum::extract::Request,

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::auth::ssr::SharedAccounts;
+use app::account::ssr::SharedAccounts;
 use app::shop::api::ssr::SharedShop;
 use app::{shell, App};
 use axum::extract::FromRef;
@@ -48,9 +48,9 @@ pub struct AppState {
     /// The shop capability handed to server functions.
     pub shop: SharedShop,
     /// The merchant's insights, handed to server functions.
-    pub merchant: app::admin::ssr::SharedMerchant,
+    pub insights: app::insights::ssr::SharedInsights,
     /// Resolves a request's session into its caller, once per server function.
-    pub callers: app::auth::ssr::SharedCallers,
+    pub callers: app::account::ssr::SharedCallers,
 }
 
 /// The parts a running server is built from.
@@ -140,7 +140,7 @@ pub async fn build(config: &Config) -> Result<Services, Error> {
         shop: Arc::new(
             services::shop::ShopService::new(store.clone(), search.clone(), recs.clone()).await?,
         ),
-        merchant: Arc::new(services::insights::MerchantService::new(
+        insights: Arc::new(services::insights::InsightsService::new(
             store.clone(),
             recs.clone(),
         )),
@@ -225,12 +225,12 @@ pub fn router(state: AppState, session_store: SessionBackend, hygiene: Hygiene) 
     let context = {
         let accounts = state.accounts.clone();
         let shop = state.shop.clone();
-        let merchant = state.merchant.clone();
+        let insights = state.insights.clone();
         let callers = state.callers.clone();
         move || {
             provide_context(accounts.clone());
             provide_context(shop.clone());
-            provide_context(merchant.clone());
+            provide_context(insights.clone());
             provide_context(callers.clone());
         }
     };

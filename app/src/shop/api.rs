@@ -13,14 +13,14 @@ use crate::error::AppError;
 #[server(endpoint = "shop/home", input = Json)]
 pub async fn home() -> Result<HomeData, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.home(&caller).await)
+    crate::account::ssr::respond(shop.home(&caller).await)
 }
 
 /// A search or category listing; a search with text is recorded as a `search` event.
 #[server(endpoint = "shop/search", input = Json)]
 pub async fn search(query: SearchQuery) -> Result<SearchResults, AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.search(&mut caller, query).await)
+    crate::account::ssr::respond(shop.search(&mut caller, query).await)
 }
 
 /// A product page. Records a `view`, and a `click` when `from` names the list it was
@@ -38,7 +38,7 @@ pub async fn product(
         model,
         request,
     };
-    crate::auth::ssr::respond(shop.product(&mut caller, sku, visit).await)
+    crate::account::ssr::respond(shop.product(&mut caller, sku, visit).await)
 }
 
 /// Like, dislike, withdraw either, or rate a product.
@@ -49,7 +49,7 @@ pub async fn give_feedback(
     surface: String,
 ) -> Result<OpinionState, AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    crate::auth::ssr::respond(
+    crate::account::ssr::respond(
         shop.feedback(&mut caller, product_id, feedback, surface)
             .await,
     )
@@ -59,7 +59,7 @@ pub async fn give_feedback(
 #[server(endpoint = "shop/cart", input = Json)]
 pub async fn cart() -> Result<CartView, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.cart(&caller).await)
+    crate::account::ssr::respond(shop.cart(&caller).await)
 }
 
 /// Sets how many of a product are in the cart (0 removes it); records `add_to_cart` or
@@ -71,7 +71,7 @@ pub async fn set_cart_quantity(
     surface: String,
 ) -> Result<CartView, AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    crate::auth::ssr::respond(
+    crate::account::ssr::respond(
         shop.set_cart(&mut caller, product_id, quantity, surface)
             .await,
     )
@@ -90,20 +90,20 @@ pub async fn add_to_cart(
     let (shop, mut caller) = ssr::context().await?;
     let plain = |b: u8| b.is_ascii_alphanumeric() || b":_-.".contains(&b);
     if click.is_empty() || click.len() > 64 || !click.bytes().all(plain) {
-        return crate::auth::ssr::respond(Err(AppError::invalid(
+        return crate::account::ssr::respond(Err(AppError::invalid(
             "click",
             "A button press needs a short id.",
         )));
     }
     // The last presses this session made: a retried request of one of them changes nothing.
-    let session = crate::auth::ssr::session().await?;
+    let session = crate::account::ssr::session().await?;
     let mut recent: Vec<String> = session
         .get(ssr::RECENT_ADDS_KEY)
         .await
         .map_err(ssr::session_error)?
         .unwrap_or_default();
     if recent.contains(&click) {
-        return crate::auth::ssr::respond(shop.cart(&caller).await);
+        return crate::account::ssr::respond(shop.cart(&caller).await);
     }
     let cart = shop
         .add_to_cart(&mut caller, product_id, quantity, surface)
@@ -117,35 +117,35 @@ pub async fn add_to_cart(
             .await
             .map_err(ssr::session_error)?;
     }
-    crate::auth::ssr::respond(cart)
+    crate::account::ssr::respond(cart)
 }
 
 /// Places an order for the cart (logged-in shoppers only) and records the purchases.
 #[server(endpoint = "shop/checkout", input = Json)]
 pub async fn checkout() -> Result<OrderView, AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.checkout(&mut caller).await)
+    crate::account::ssr::respond(shop.checkout(&mut caller).await)
 }
 
 /// The shopper's orders, newest first.
 #[server(endpoint = "shop/orders", input = Json)]
 pub async fn orders() -> Result<Vec<OrderView>, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.orders(&caller).await)
+    crate::account::ssr::respond(shop.orders(&caller).await)
 }
 
 /// Products the shopper likes, most recent first.
 #[server(endpoint = "shop/liked", input = Json)]
 pub async fn liked() -> Result<Vec<ProductCard>, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.liked(&caller).await)
+    crate::account::ssr::respond(shop.liked(&caller).await)
 }
 
 /// Products the shopper viewed recently, most recent first.
 #[server(endpoint = "shop/recent", input = Json)]
 pub async fn recently_viewed() -> Result<Vec<ProductCard>, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.recent(&caller).await)
+    crate::account::ssr::respond(shop.recent(&caller).await)
 }
 
 /// A recommendation row for the session's shopper, filled from their live state: an
@@ -153,7 +153,7 @@ pub async fn recently_viewed() -> Result<Vec<ProductCard>, AppError> {
 #[server(endpoint = "shop/recs", input = Json)]
 pub async fn recommendations(query: RecsQuery) -> Result<RecRow, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.recommendations(&caller, query).await)
+    crate::account::ssr::respond(shop.recommendations(&caller, query).await)
 }
 
 /// New-shopper onboarding: the categories (slugs) and products they picked. Products
@@ -161,7 +161,7 @@ pub async fn recommendations(query: RecsQuery) -> Result<RecRow, AppError> {
 #[server(endpoint = "shop/onboard", input = Json)]
 pub async fn onboard(categories: Vec<String>, products: Vec<i64>) -> Result<(), AppError> {
     let (shop, mut caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.onboard(&mut caller, categories, products).await)
+    crate::account::ssr::respond(shop.onboard(&mut caller, categories, products).await)
 }
 
 /// "Why am I seeing this?": what every model would recommend to the session's shopper
@@ -169,7 +169,7 @@ pub async fn onboard(categories: Vec<String>, products: Vec<i64>) -> Result<(), 
 #[server(endpoint = "shop/why", input = Json)]
 pub async fn why() -> Result<WhyView, AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.why(&caller).await)
+    crate::account::ssr::respond(shop.why(&caller).await)
 }
 
 /// Removes a product from the shopper's history: its events and their like or dislike
@@ -177,7 +177,7 @@ pub async fn why() -> Result<WhyView, AppError> {
 #[server(endpoint = "shop/history/remove", input = Json)]
 pub async fn remove_from_history(product_id: i64) -> Result<(), AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.remove_from_history(&caller, Some(product_id)).await)
+    crate::account::ssr::respond(shop.remove_from_history(&caller, Some(product_id)).await)
 }
 
 /// Deletes the shopper's whole history (events, likes and dislikes, onboarding choices):
@@ -185,7 +185,7 @@ pub async fn remove_from_history(product_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "shop/history/reset", input = Json)]
 pub async fn reset_history() -> Result<(), AppError> {
     let (shop, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(shop.remove_from_history(&caller, None).await)
+    crate::account::ssr::respond(shop.remove_from_history(&caller, None).await)
 }
 
 /// Where a product page was opened from.
@@ -204,7 +204,7 @@ pub struct Visit {
 pub mod ssr {
     use std::sync::Arc;
 
-    pub use crate::auth::ssr::Caller;
+    pub use crate::account::ssr::Caller;
 
     use super::Visit;
     use crate::error::AppError;
@@ -303,14 +303,14 @@ pub mod ssr {
 
     /// The shop capability and the request's caller, resolved once.
     pub async fn context() -> Result<(SharedShop, Caller), AppError> {
-        let shop = crate::auth::ssr::capability::<SharedShop>("shop")?;
-        Ok((shop, crate::auth::ssr::caller().await?))
+        let shop = crate::account::ssr::capability::<SharedShop>("shop")?;
+        Ok((shop, crate::account::ssr::caller().await?))
     }
 }
 
 /// What the whole site shows about the catalogue: whether it is generated demo data.
 #[server(endpoint = "shop/info", input = Json)]
 pub async fn shop_info() -> Result<Option<String>, AppError> {
-    let shop = crate::auth::ssr::capability::<ssr::SharedShop>("shop")?;
+    let shop = crate::account::ssr::capability::<ssr::SharedShop>("shop")?;
     Ok(shop.demo_label())
 }

@@ -143,6 +143,26 @@ where
     }
 }
 
+/// An optimistic action: the page already shows its outcome when this is called. `call`
+/// is sent in the background (with [`with_retry`]); then `done` runs with the answer, or
+/// `undo` with the error, to put the page back and say so.
+pub fn optimistic<T, F, Fut>(
+    call: F,
+    done: impl FnOnce(T) + 'static,
+    undo: impl FnOnce(AppError) + 'static,
+) where
+    T: 'static,
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + 'static,
+{
+    leptos::task::spawn_local(async move {
+        match with_retry(call).await {
+            Ok(answer) => done(answer),
+            Err(error) => undo(error),
+        }
+    });
+}
+
 /// A random id for one button press (letters and digits).
 pub fn click_id() -> String {
     #[cfg(feature = "hydrate")]

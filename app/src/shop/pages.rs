@@ -3,7 +3,6 @@
 //! retries; a failure rolls the button back and says so.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -16,14 +15,8 @@ use super::api::{
 use super::components::*;
 use super::model::*;
 use super::recs::RecommendationRow;
+use super::state::{CartContext, RecsContext};
 use crate::error::AppError;
-
-/// Shared cart state: bumping `version` refetches everything that shows the cart.
-#[derive(Clone, Copy)]
-pub struct CartContext {
-    /// Incremented after every cart change.
-    pub version: RwSignal<u32>,
-}
 
 /// The search box in the header; a client-side navigation once hydrated.
 #[component]
@@ -407,7 +400,7 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
     let quantity = RwSignal::new(1i32);
     let message = RwSignal::new(None::<String>);
     let cart_ctx = expect_context::<CartContext>();
-    let recs_ctx = expect_context::<super::recs::RecsContext>();
+    let recs_ctx = expect_context::<RecsContext>();
 
     // Sends feedback; on failure puts the buttons back as they were and says so. Only the
     // latest click's answer sets the buttons: an earlier answer arriving late is stale.
@@ -415,28 +408,27 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
     let send = move |feedback: Feedback, before: (Option<bool>, Option<u8>, [i64; 5])| {
         let mine = generation.get_value() + 1;
         generation.set_value(mine);
-        spawn_local(async move {
-            let result = with_retry(|| give_feedback(id, feedback, "product".into())).await;
-            let latest = generation.get_value() == mine;
-            match result {
-                Ok(state) if latest => {
+        let latest = move || generation.get_value() == mine;
+        optimistic(
+            move || give_feedback(id, feedback, "product".into()),
+            move |state| {
+                if latest() {
                     recs_ctx.version.update(|v| *v += 1);
                     opinion.set(state.opinion);
                     stars.set(state.stars);
                     histogram.set(state.histogram);
                     message.set(None);
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    if latest {
-                        opinion.set(before.0);
-                        stars.set(before.1);
-                        histogram.set(before.2);
-                    }
-                    message.set(Some(format!("Your feedback was not saved: {e}")));
+            },
+            move |e| {
+                if latest() {
+                    opinion.set(before.0);
+                    stars.set(before.1);
+                    histogram.set(before.2);
                 }
-            }
-        });
+                message.set(Some(format!("Your feedback was not saved: {e}")));
+            },
+        );
     };
     let snapshot = move || {
         (
@@ -476,25 +468,23 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
         in_cart.set((before + more).min(99));
         // One id per press: a retried request of this press cannot add twice.
         let click = click_id();
-        spawn_local(async move {
-            let add = || add_to_cart(id, more, "product".into(), click.clone());
-            match with_retry(add).await {
-                Ok(view) => {
-                    let now = view
-                        .lines
-                        .iter()
-                        .find(|l| l.product.id == id)
-                        .map_or(0, |l| l.quantity);
-                    in_cart.set(now);
-                    message.set(None);
-                    cart_ctx.version.update(|v| *v += 1);
-                }
-                Err(e) => {
-                    in_cart.set(before);
-                    message.set(Some(format!("Not added to your cart: {e}")));
-                }
-            }
-        });
+        optimistic(
+            move || add_to_cart(id, more, "product".into(), click.clone()),
+            move |view| {
+                let now = view
+                    .lines
+                    .iter()
+                    .find(|l| l.product.id == id)
+                    .map_or(0, |l| l.quantity);
+                in_cart.set(now);
+                message.set(None);
+                cart_ctx.version.update(|v| *v += 1);
+            },
+            move |e| {
+                in_cart.set(before);
+                message.set(Some(format!("Not added to your cart: {e}")));
+            },
+        );
     };
 
     let card = detail.card.clone();
@@ -667,15 +657,14 @@ fn CartLineView(line: CartLine) -> impl IntoView {
         let before = quantity.get_untracked();
         let target = target.clamp(0, 99);
         quantity.set(target);
-        spawn_local(async move {
-            match with_retry(|| set_cart_quantity(id, target, "cart".into())).await {
-                Ok(_) => cart_ctx.version.update(|v| *v += 1),
-                Err(e) => {
-                    quantity.set(before);
-                    message.set(Some(format!("Not changed: {e}")));
-                }
-            }
-        });
+        optimistic(
+            move || set_cart_quantity(id, target, "cart".into()),
+            move |_| cart_ctx.version.update(|v| *v += 1),
+            move |e| {
+                quantity.set(before);
+                message.set(Some(format!("Not changed: {e}")));
+            },
+        );
     };
     let href = product_href(&line.product.sku, "cart");
     let image = line

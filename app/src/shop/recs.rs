@@ -4,19 +4,11 @@
 //! without a page load. A failed save puts the card back and says so.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::api::{add_to_cart, give_feedback, onboard, recommendations};
 use super::components::*;
 use super::model::*;
-use super::pages::CartContext;
-
-/// Shared recommendation state: bumping `version` refetches every row on the page.
-#[derive(Clone, Copy)]
-pub struct RecsContext {
-    /// Incremented after feedback given from any row.
-    pub version: RwSignal<u32>,
-}
+use super::state::{CartContext, RecsContext};
 
 /// Placeholder cards while a row loads, so the page does not jump when it arrives.
 #[component]
@@ -120,16 +112,18 @@ fn Onboarding(departments: Vec<CategoryLink>) -> impl IntoView {
             return;
         }
         saving.set(true);
-        spawn_local(async move {
-            match with_retry(|| onboard(picked.clone(), Vec::new())).await {
-                Ok(()) => {
-                    error.set(None);
-                    recs_ctx.version.update(|v| *v += 1);
-                }
-                Err(e) => error.set(Some(format!("Your choice was not saved: {e}"))),
-            }
-            saving.set(false);
-        });
+        optimistic(
+            move || onboard(picked.clone(), Vec::new()),
+            move |()| {
+                error.set(None);
+                saving.set(false);
+                recs_ctx.version.update(|v| *v += 1);
+            },
+            move |e| {
+                error.set(Some(format!("Your choice was not saved: {e}")));
+                saving.set(false);
+            },
+        );
     };
     view! {
         <div class="onboarding" data-testid="onboarding">
@@ -192,20 +186,19 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
                 _ => dismissed.set(true),
             }
             let (surface, title) = (surface.clone(), title.clone());
-            spawn_local(async move {
-                match with_retry(|| give_feedback(id, feedback, surface.clone())).await {
-                    Ok(_) => {
-                        message.set(None);
-                        recs_ctx.version.update(|v| *v += 1);
-                    }
-                    Err(e) => {
-                        liked.set(false);
-                        dismissed.set(false);
-                        stars.set(stars_before);
-                        message.set(Some(format!("Your feedback on {title} was not saved: {e}")));
-                    }
-                }
-            });
+            optimistic(
+                move || give_feedback(id, feedback, surface.clone()),
+                move |_| {
+                    message.set(None);
+                    recs_ctx.version.update(|v| *v += 1);
+                },
+                move |e| {
+                    liked.set(false);
+                    dismissed.set(false);
+                    stars.set(stars_before);
+                    message.set(Some(format!("Your feedback on {title} was not saved: {e}")));
+                },
+            );
         }
     };
     let like = {
@@ -240,18 +233,17 @@ fn RecTile(item: RecCard, surface: String, message: RwSignal<Option<String>>) ->
             added.set(true);
             let click = click_id();
             let (surface, title) = (surface.clone(), title.clone());
-            spawn_local(async move {
-                match with_retry(|| add_to_cart(id, 1, surface.clone(), click.clone())).await {
-                    Ok(_) => {
-                        message.set(None);
-                        cart_ctx.version.update(|v| *v += 1);
-                    }
-                    Err(e) => {
-                        added.set(false);
-                        message.set(Some(format!("{title} was not added to your cart: {e}")));
-                    }
-                }
-            });
+            optimistic(
+                move || add_to_cart(id, 1, surface.clone(), click.clone()),
+                move |_| {
+                    message.set(None);
+                    cart_ctx.version.update(|v| *v += 1);
+                },
+                move |e| {
+                    added.set(false);
+                    message.set(Some(format!("{title} was not added to your cart: {e}")));
+                },
+            );
         }
     };
     view! {

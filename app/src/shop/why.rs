@@ -3,13 +3,12 @@
 //! and their history, which they can prune or reset.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use super::api::{remove_from_history, reset_history, why};
 use super::components::*;
 use super::model::*;
-use super::recs::RecsContext;
+use super::state::RecsContext;
 
 /// The dashboard page (`/why`).
 #[component]
@@ -147,12 +146,11 @@ fn HistoryList(history: Vec<HistoryItem>) -> impl IntoView {
             confirming.set(true);
             return;
         }
-        spawn_local(async move {
-            match with_retry(reset_history).await {
-                Ok(()) => refresh(),
-                Err(e) => message.set(Some(format!("Your history was not reset: {e}"))),
-            }
-        });
+        optimistic(
+            reset_history,
+            move |()| refresh(),
+            move |e| message.set(Some(format!("Your history was not reset: {e}"))),
+        );
     };
     let max = history
         .iter()
@@ -172,12 +170,11 @@ fn HistoryList(history: Vec<HistoryItem>) -> impl IntoView {
                         let title = title.clone();
                         move |_| {
                             let title = title.clone();
-                            spawn_local(async move {
-                                match with_retry(|| remove_from_history(id)).await {
-                                    Ok(()) => refresh(),
-                                    Err(e) => message.set(Some(format!("{title} was not removed: {e}"))),
-                                }
-                            });
+                            optimistic(
+                                move || remove_from_history(id),
+                                move |()| refresh(),
+                                move |e| message.set(Some(format!("{title} was not removed: {e}"))),
+                            );
                         }
                     };
                     view! {

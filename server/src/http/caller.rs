@@ -1,8 +1,8 @@
-//! Who a request comes from: its session resolved once into an [`app::auth::ssr::Caller`]
+//! Who a request comes from: its session resolved once into an [`app::account::ssr::Caller`]
 //! (the account, and the shopper whose events these are), so the services behind the
 //! server functions take ids and never read the session themselves.
 
-use app::auth::ssr::{Caller, Callers, Enrol};
+use app::account::ssr::{Caller, Callers, Enrol};
 use app::error::AppError;
 use tower_sessions::Session;
 

@@ -1,13 +1,13 @@
-//! The merchant's insights behind the UI's `Merchant` capability: the role check, the
+//! The merchant's insights behind the UI's `Insights` capability: the role check, the
 //! live counts per strategy over time, model versions with their metrics and training
 //! curves, coverage, the bandit's split and the newest events, with their charts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use app::admin::ssr::{Caller, Merchant};
-use app::admin::*;
 use app::error::AppError;
+use app::insights::ssr::{Caller, Insights};
+use app::insights::*;
 use async_trait::async_trait;
 
 use crate::recs::RecService;
@@ -22,7 +22,7 @@ const EVENTS_SHOWN: i64 = 30;
 
 /// The server's implementation of the merchant's views.
 #[derive(Clone)]
-pub struct MerchantService {
+pub struct InsightsService {
     store: Store,
     recs: Arc<RecService>,
 }
@@ -56,7 +56,7 @@ fn day_hour(unix_secs: f64) -> String {
         .unwrap_or_default()
 }
 
-impl MerchantService {
+impl InsightsService {
     /// Insights over `store`, with `recs`' in-memory state.
     pub fn new(store: Store, recs: Arc<RecService>) -> Self {
         Self { store, recs }
@@ -406,7 +406,7 @@ fn event_line(e: crate::store::recs::RecentEvent) -> EventLine {
 }
 
 #[async_trait]
-impl Merchant for MerchantService {
+impl Insights for InsightsService {
     async fn insights(
         &self,
         caller: &Caller,

@@ -6,8 +6,8 @@ pub mod throttle;
 
 use std::net::IpAddr;
 
-use app::auth::ssr::{Accounts, Session};
-use app::auth::User;
+use app::account::ssr::{Accounts, Session};
+use app::account::User;
 use app::error::AppError;
 use async_trait::async_trait;
 

@@ -156,20 +156,20 @@ pub struct EventLine {
 /// variants when given. Admins only: 401 without a login, 403 for any other account.
 #[server(endpoint = "admin/insights", input = Json)]
 pub async fn insights(window: String, surface: Option<String>) -> Result<InsightsView, AppError> {
-    let (merchant, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(merchant.insights(&caller, window, surface).await)
+    let (insights, caller) = ssr::context().await?;
+    crate::account::ssr::respond(insights.insights(&caller, window, surface).await)
 }
 
 /// The insights page's body as HTML, rendered on the server from [`insights`]: the page's
 /// code stays out of the WASM bundle every shopper downloads. Admins only.
 #[server(endpoint = "admin/insights/page", input = Json)]
 pub async fn insights_page(window: String, surface: Option<String>) -> Result<String, AppError> {
-    let (merchant, caller) = ssr::context().await?;
-    let result = merchant
+    let (insights, caller) = ssr::context().await?;
+    let result = insights
         .insights(&caller, window, surface)
         .await
         .map(render);
-    crate::auth::ssr::respond(result)
+    crate::account::ssr::respond(result)
 }
 
 /// The insights' markup (server side).
@@ -181,19 +181,19 @@ pub fn render(view: InsightsView) -> String {
 /// The newest events of the log. Admins only.
 #[server(endpoint = "admin/events", input = Json)]
 pub async fn recent_events() -> Result<Vec<EventLine>, AppError> {
-    let (merchant, caller) = ssr::context().await?;
-    crate::auth::ssr::respond(merchant.recent_events(&caller).await)
+    let (insights, caller) = ssr::context().await?;
+    crate::account::ssr::respond(insights.recent_events(&caller).await)
 }
 
 /// The event stream's table as HTML, rendered on the server. Admins only.
 #[server(endpoint = "admin/events/page", input = Json)]
 pub async fn recent_events_page() -> Result<String, AppError> {
-    let (merchant, caller) = ssr::context().await?;
-    let result = merchant
+    let (insights, caller) = ssr::context().await?;
+    let result = insights
         .recent_events(&caller)
         .await
         .map(|lines| Owner::new().with(|| view! { <EventsTable lines/> }.to_html()));
-    crate::auth::ssr::respond(result)
+    crate::account::ssr::respond(result)
 }
 
 /// Server-side half: what the server provides as context.
@@ -203,14 +203,14 @@ pub mod ssr {
 
     use leptos::prelude::use_context;
 
-    pub use crate::auth::ssr::Caller;
+    pub use crate::account::ssr::Caller;
 
     use super::{EventLine, InsightsView};
     use crate::error::AppError;
 
     /// The merchant's views. Every method checks the caller's account has the admin role.
     #[async_trait::async_trait]
-    pub trait Merchant: Send + Sync + 'static {
+    pub trait Insights: Send + Sync + 'static {
         /// The insights.
         async fn insights(
             &self,
@@ -223,7 +223,7 @@ pub mod ssr {
     }
 
     /// The shared handle server functions find in their context.
-    pub type SharedMerchant = Arc<dyn Merchant>;
+    pub type SharedInsights = Arc<dyn Insights>;
 
     /// Keeps the merchant's figures out of browser and proxy caches.
     fn no_store() {
@@ -236,10 +236,10 @@ pub mod ssr {
     }
 
     /// The capability and the request's caller; every admin answer is `no-store`.
-    pub async fn context() -> Result<(SharedMerchant, Caller), AppError> {
-        let merchant = crate::auth::ssr::capability::<SharedMerchant>("merchant")?;
+    pub async fn context() -> Result<(SharedInsights, Caller), AppError> {
+        let insights = crate::account::ssr::capability::<SharedInsights>("insights")?;
         no_store();
-        Ok((merchant, crate::auth::ssr::caller().await?))
+        Ok((insights, crate::account::ssr::caller().await?))
     }
 }
 

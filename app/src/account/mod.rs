@@ -1,6 +1,8 @@
 //! Accounts as the UI sees them: the signed-in user, the server functions that register,
 //! log in and log out, and (server side) the capability the server must provide.
 
+pub mod pages;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
