@@ -1,0 +1,265 @@
+//! What the blender knows of a candidate: each member's standardised score and
+//! reciprocal rank, and the context (popularity, trend, category match, price band).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::models::content::band_edges;
+use crate::topk::top_k;
+
+/// Names of the context features, in feature order after the members' pairs.
+pub const CONTEXT_FEATURES: [&str; 4] = ["popularity", "trend", "category match", "price band"];
+
+/// What the context features need to know about the items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Context {
+    /// Per item, log(1 + users) over the largest such value.
+    pub(super) popularity: Vec<f32>,
+    /// Per item, log(1 + time-decayed interactions) over the largest such value.
+    pub(super) trend: Vec<f32>,
+    /// Per item, its category ids (every level of its path, or its genres).
+    pub(super) categories: Vec<Vec<u32>>,
+    pub(super) n_categories: usize,
+    /// Per item, its price band, when it has a price.
+    pub(super) band: Vec<Option<u8>>,
+    pub(super) bands: usize,
+}
+
+impl Context {
+    pub(super) fn build(data: &Dataset, bands: usize) -> Self {
+        let n = data.n_items();
+        let log_max = |values: &[f32]| {
+            let max = values.iter().copied().fold(0.0f32, f32::max);
+            values
+                .iter()
+                .map(|&v| {
+                    if max > 0.0 {
+                        v.ln_1p() / max.ln_1p()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect::<Vec<f32>>()
+        };
+        let counts: Vec<f32> = data.item_popularity().iter().map(|&c| c as f32).collect();
+        let popularity = log_max(&counts);
+        // Trend: interactions weighted by recency, with a half-life of a tenth of the
+        // data's time span.
+        let (first, last) = data
+            .times
+            .iter()
+            .filter(|&&t| t > 0)
+            .fold((i64::MAX, i64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
+        let mut decayed = vec![0.0f32; n];
+        if first < last {
+            let half_life = (last - first) as f64 / 10.0;
+            for (k, &item) in data.matrix.indices().iter().enumerate() {
+                let t = data.times.get(k).copied().unwrap_or(0);
+                if t > 0 {
+                    let age = (last - t) as f64;
+                    decayed[item] += 0.5f64.powf(age / half_life) as f32;
+                }
+            }
+        }
+        let trend = log_max(&decayed);
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let categories: Vec<Vec<u32>> = (0..n)
+            .map(|i| {
+                let mut cats: Vec<u32> = data
+                    .features
+                    .get(i)
+                    .map(|f| {
+                        // Each level as its path, as the content model's terms name them:
+                        // "Accessories" under Cameras is not "Accessories" under Audio.
+                        // Tags (a film's genres) stand alone.
+                        let mut path = String::new();
+                        let mut keys: Vec<String> = f
+                            .categories
+                            .iter()
+                            .map(|level| {
+                                if !path.is_empty() {
+                                    path.push('>');
+                                }
+                                path.push_str(&level.trim().to_lowercase());
+                                path.clone()
+                            })
+                            .collect();
+                        keys.extend(f.tag_keys());
+                        keys.into_iter()
+                            .map(|key| {
+                                let next = ids.len() as u32;
+                                *ids.entry(key).or_insert(next)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                cats.sort_unstable();
+                cats.dedup();
+                cats
+            })
+            .collect();
+        let mut edges = band_edges(&data.features, bands);
+        // Many equal prices repeat an edge; a repeated edge makes a band nobody is in.
+        edges.dedup();
+        let band = (0..n)
+            .map(|i| {
+                let price = data.features.get(i)?.price_minor?;
+                Some(edges.iter().filter(|&&e| price >= e).count().min(255) as u8)
+            })
+            .collect();
+        Self {
+            popularity,
+            trend,
+            categories,
+            n_categories: ids.len(),
+            bands: edges.len() + 1,
+            band,
+        }
+    }
+
+    /// Writes the context features of every item for a history into `out`
+    /// (`[items][CONTEXT_FEATURES.len()]`).
+    pub(super) fn features(&self, history: &[(u32, f32)], out: &mut [[f32; 4]]) {
+        self.each_item(history, out.len(), |item, features| out[item] = features);
+    }
+
+    /// Calls `f` with each of the first `n` items' context features for a history.
+    pub(super) fn each_item(
+        &self,
+        history: &[(u32, f32)],
+        n: usize,
+        mut f: impl FnMut(usize, [f32; 4]),
+    ) {
+        let mut taste = vec![0.0f32; self.n_categories];
+        let (mut band_sum, mut band_weight, mut total) = (0.0f32, 0.0f32, 0.0f32);
+        for &(item, weight) in history {
+            if !(weight.is_finite() && weight > 0.0) {
+                continue;
+            }
+            total += weight;
+            if let Some(cats) = self.categories.get(item as usize) {
+                for &c in cats {
+                    taste[c as usize] += weight;
+                }
+            }
+            if let Some(Some(b)) = self.band.get(item as usize) {
+                band_sum += weight * f32::from(*b);
+                band_weight += weight;
+            }
+        }
+        let mean_band = (band_weight > 0.0).then(|| band_sum / band_weight);
+        let span = self.bands.saturating_sub(1).max(1) as f32;
+        for item in 0..n {
+            // An item added after fitting has no context yet: all zeros.
+            if item >= self.popularity.len() {
+                f(item, [0.0; 4]);
+                continue;
+            }
+            let cats = &self.categories[item];
+            let category = if cats.is_empty() || total == 0.0 {
+                0.0
+            } else {
+                cats.iter().map(|&c| taste[c as usize]).sum::<f32>() / (cats.len() as f32 * total)
+            };
+            let price = match (mean_band, self.band[item]) {
+                (Some(mean), Some(b)) => 1.0 - (f32::from(b) - mean).abs() / span,
+                _ => 0.0,
+            };
+            f(
+                item,
+                [self.popularity[item], self.trend[item], category, price],
+            );
+        }
+    }
+}
+
+/// A user as the blender sees them: each member's scores, and the history for context.
+pub(super) struct View<'a> {
+    pub(super) history: &'a [(u32, f32)],
+    /// Per member, a score for every item.
+    pub(super) scores: Vec<Vec<f32>>,
+    /// Items the user has (never candidates, left out of the standardisation).
+    pub(super) seen: &'a [u32],
+}
+
+/// One member's scores of a history, summarised for the features.
+pub(super) struct Summary {
+    pub(super) mean: f64,
+    pub(super) std: f64,
+    /// Its top candidates, best first.
+    pub(super) top: Vec<(u32, f32)>,
+}
+
+/// The members' scores of the last history a blender scored on this thread.
+pub(super) struct Memo {
+    pub(super) owner: u64,
+    pub(super) history: Vec<(u32, f32)>,
+    pub(super) n_items: usize,
+    pub(super) scores: Vec<Vec<f32>>,
+    pub(super) summaries: Vec<Summary>,
+}
+
+thread_local! {
+    pub(super) static LAST_SCORED: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(super) fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Mean and standard deviation of a member's finite scores over the unseen items.
+pub(super) fn standardisation(scores: &[f32], is_seen: &impl Fn(u32) -> bool) -> (f64, f64) {
+    let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
+    for (i, &s) in scores.iter().enumerate() {
+        if s.is_finite() && !is_seen(i as u32) {
+            sum += f64::from(s);
+            sum2 += f64::from(s) * f64::from(s);
+            count += 1;
+        }
+    }
+    let mean = sum / count.max(1) as f64;
+    let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
+    (mean, std)
+}
+
+/// The blender's features of every item for one user, `[items][dims]`, row-major.
+pub(super) fn features(
+    view: &View<'_>,
+    context: &Context,
+    top: usize,
+    n_items: usize,
+) -> (Vec<f32>, Vec<bool>) {
+    let members = view.scores.len();
+    let dims = 2 * members + CONTEXT_FEATURES.len();
+    let mut x = vec![0.0f32; n_items * dims];
+    // Candidates: the union of every member's top list.
+    let mut candidate = vec![false; n_items];
+    let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
+    for (m, scores) in view.scores.iter().enumerate() {
+        let (mean, std) = standardisation(scores, &is_seen);
+        for (i, &s) in scores.iter().enumerate() {
+            x[i * dims + 2 * m] = if std > 1e-12 && s.is_finite() {
+                ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32
+            } else {
+                0.0
+            };
+        }
+        let skip = |i: u32| is_seen(i) || !scores[i as usize].is_finite();
+        for (rank, (item, _)) in top_k(scores, top, skip).into_iter().enumerate() {
+            x[item as usize * dims + 2 * m + 1] = 1.0 / (rank as f32 + 2.0).log2();
+            candidate[item as usize] = true;
+        }
+    }
+    let mut ctx = vec![[0.0f32; 4]; n_items];
+    context.features(view.history, &mut ctx);
+    for (i, c) in ctx.iter().enumerate() {
+        x[i * dims + 2 * members..(i + 1) * dims].copy_from_slice(c);
+    }
+    (x, candidate)
+}

@@ -1,0 +1,282 @@
+//! The blender on planted data.
+
+use super::*;
+use crate::data::ItemFeatures;
+
+/// Users like the items in their residue class (item % 3 == user % 3).
+fn planted() -> Dataset {
+    let mut triples = Vec::new();
+    for u in 0..60u32 {
+        for i in 0..45u32 {
+            // Two thirds of each user's class, so some are left to recommend.
+            if i % 3 == u % 3 && (i / 3 + u) % 3 != 0 {
+                triples.push((u, i, 1.0));
+            }
+        }
+    }
+    Dataset::from_dense(60, 45, &triples)
+}
+
+/// Knows the planted classes from the history.
+struct Oracle;
+/// Deterministic noise.
+struct Noise;
+
+impl Recommender for Oracle {
+    fn name(&self) -> &'static str {
+        "oracle"
+    }
+    fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
+        Ok(())
+    }
+    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        let class = history.first().map_or(0, |h| h.0 % 3);
+        for (i, s) in scores.iter_mut().enumerate() {
+            *s = if i as u32 % 3 == class { 5.0 } else { 1.0 };
+        }
+    }
+    fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
+        (0..45)
+            .filter(|&i| i != item && i % 3 == item % 3)
+            .map(|i| (i, 1.0))
+            .take(k)
+            .collect()
+    }
+    fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
+        Explanation::default()
+    }
+    fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+impl Recommender for Noise {
+    fn name(&self) -> &'static str {
+        "noise"
+    }
+    fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
+        Ok(())
+    }
+    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        let salt = history.iter().map(|h| h.0).sum::<u32>();
+        for (i, s) in scores.iter_mut().enumerate() {
+            *s = ((i as u32 * 2654435761u32) ^ salt.wrapping_mul(40503)) as f32 / u32::MAX as f32;
+        }
+    }
+    fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
+        (0..45)
+            .filter(|&i| i != item)
+            .map(|i| (i, 1.0 / (1.0 + i as f32)))
+            .take(k)
+            .collect()
+    }
+    fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
+        Explanation::default()
+    }
+    fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+fn fitted() -> Blend {
+    let config = BlendConfig {
+        candidates: 10,
+        ..BlendConfig::default()
+    };
+    let mut blend = Blend::new(config, vec![Box::new(Noise), Box::new(Oracle)]);
+    blend.fit(&planted()).expect("fits");
+    blend
+}
+
+#[test]
+fn learns_to_trust_the_informative_member() {
+    let blend = fitted();
+    let w: HashMap<String, f32> = blend.weights().into_iter().collect();
+    assert_eq!(w.len(), 2 * 2 + CONTEXT_FEATURES.len());
+    let oracle = w["oracle z"] + w["oracle rank"];
+    let noise = w["noise z"].abs() + w["noise rank"].abs();
+    assert!(
+        oracle > 4.0 * noise,
+        "oracle {oracle}, noise {noise}: {w:?}"
+    );
+    // A user of class 1 has 10 of its 15 items: the other 5 lead the list.
+    let data = planted();
+    let top = crate::recommend(&blend, &data, 1, 10, Default::default());
+    assert_eq!(top.len(), 10);
+    assert!(top[..5].iter().all(|&(i, _)| i % 3 == 1), "{top:?}");
+    assert!(top[5..].iter().all(|&(i, _)| i % 3 != 1), "{top:?}");
+    let explanation = blend.explain(&crate::recommender::history_of(&data, 1), top[0].0);
+    assert!(
+        explanation
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("mostly oracle"),
+        "{explanation:?}"
+    );
+    // Explaining a whole list at once says the same as one item at a time.
+    let history = crate::recommender::history_of(&data, 1);
+    let items: Vec<u32> = top.iter().map(|&(i, _)| i).collect();
+    let one_by_one: Vec<Explanation> = items.iter().map(|&i| blend.explain(&history, i)).collect();
+    assert_eq!(blend.explain_many(&history, &items), one_by_one);
+}
+
+#[test]
+fn bytes_round_trip_scores_identically() {
+    let blend = fitted();
+    let bytes = blend.to_bytes().unwrap();
+    let back = Blend::from_bytes(
+        &bytes,
+        |name, _| -> Result<Box<dyn Recommender>, EngineError> {
+            Ok(match name {
+                "oracle" => Box::new(Oracle),
+                "noise" => Box::new(Noise),
+                other => panic!("unexpected member {other}"),
+            })
+        },
+    )
+    .unwrap();
+    let history = [(4u32, 1.0f32), (7, 1.0)];
+    let (mut a, mut b) = (vec![0.0f32; 45], vec![0.0f32; 45]);
+    blend.score_history(&history, &mut a);
+    back.score_history(&history, &mut b);
+    assert_eq!(a, b);
+    assert_eq!(back.member_names(), vec!["noise", "oracle"]);
+}
+
+/// What training reads for a history over the 45 planted items: features and
+/// candidates.
+fn training_features(blend: &Blend, history: &[(u32, f32)]) -> (Vec<f32>, Vec<bool>) {
+    let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
+    seen.sort_unstable();
+    let view = View {
+        history,
+        scores: blend.member_scores(|m, s| m.score_history(history, s), 45),
+        seen: &seen,
+    };
+    features(&view, &blend.context, blend.config.candidates, 45)
+}
+
+#[test]
+fn serving_scores_are_the_training_features_times_the_weights() {
+    let blend = fitted();
+    let history = [(4u32, 1.0f32), (7, 1.0), (10, 0.5)];
+    let mut served = vec![0.0f32; 45];
+    blend.score_history(&history, &mut served);
+    let (x, candidate) = training_features(&blend, &history);
+    let reference: Vec<f32> = x
+        .chunks_exact(blend.dims())
+        .map(|row| row.iter().zip(&blend.weights).map(|(x, w)| x * w).sum())
+        .collect();
+    let candidates: Vec<usize> = (0..45).filter(|&i| candidate[i]).collect();
+    assert!(
+        candidates.len() > 5 && candidates.len() < 45,
+        "{candidates:?}"
+    );
+    for &i in &candidates {
+        assert!(
+            (served[i] - reference[i]).abs() <= 1e-5 * (1.0 + reference[i].abs()),
+            "item {i}: served {} vs {}",
+            served[i],
+            reference[i]
+        );
+    }
+    let lowest = candidates
+        .iter()
+        .map(|&i| served[i])
+        .fold(f32::INFINITY, f32::min);
+    assert!((0..45)
+        .filter(|&i| !candidate[i])
+        .all(|i| served[i] < lowest));
+}
+
+#[test]
+fn contributions_are_each_members_training_features_times_its_weights() {
+    let blend = fitted();
+    let history = [(4u32, 1.0f32), (7, 1.0), (10, 0.5)];
+    let (x, _) = training_features(&blend, &history);
+    let items: Vec<u32> = (0..47).collect();
+    let got = blend.contributions_many(&history, &items);
+    // Right after scoring the same history (the members' scores memoised on this
+    // thread), and after scoring another one: the same answers.
+    let mut scores = vec![0.0f32; 45];
+    blend.score_history(&history, &mut scores);
+    assert_eq!(blend.contributions_many(&history, &items), got);
+    blend.score_history(&[(1, 1.0)], &mut scores);
+    assert_eq!(blend.contributions_many(&history, &items), got);
+    let other = fitted();
+    other.score_history(&history, &mut scores);
+    assert_eq!(blend.contributions_many(&history, &items), got);
+    assert_eq!(got.len(), items.len());
+    assert!(got[45].is_empty() && got[46].is_empty(), "unknown items");
+    for (item, contributions) in got.iter().take(45).enumerate() {
+        let row = &x[item * blend.dims()..(item + 1) * blend.dims()];
+        assert_eq!(contributions.len(), blend.members.len());
+        for (m, &(name, value)) in contributions.iter().enumerate() {
+            assert_eq!(name, blend.members[m].name());
+            let want =
+                row[2 * m] * blend.weights[2 * m] + row[2 * m + 1] * blend.weights[2 * m + 1];
+            assert!(
+                (value - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "item {item}, {name}: {value} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_catalogue_grown_since_fitting_is_scored_without_a_panic() {
+    let blend = fitted();
+    let mut scores = vec![f32::NAN; 50];
+    blend.score_history(&[(4, 1.0), (7, 1.0)], &mut scores);
+    assert!(scores.iter().all(|s| s.is_finite()), "{scores:?}");
+}
+
+#[test]
+fn refuses_no_members_and_a_bad_share() {
+    let data = planted();
+    let err = Blend::new(BlendConfig::default(), Vec::new())
+        .fit(&data)
+        .unwrap_err();
+    assert!(err.to_string().contains("at least one member"), "{err}");
+    let config = BlendConfig {
+        validation: 1.5,
+        ..BlendConfig::default()
+    };
+    let err = Blend::new(config, vec![Box::new(Oracle)])
+        .fit(&data)
+        .unwrap_err();
+    assert!(err.to_string().contains("blend.validation"), "{err}");
+}
+
+#[test]
+fn context_features_read_categories_and_price_bands() {
+    let item = |cats: &[&str], price: i64| ItemFeatures {
+        title: "x".into(),
+        categories: cats.iter().map(|c| c.to_string()).collect(),
+        price_minor: Some(price),
+        ..ItemFeatures::default()
+    };
+    let mut data = Dataset::from_dense(2, 4, &[(0, 0, 1.0), (1, 1, 1.0), (1, 2, 1.0), (1, 3, 1.0)]);
+    data.features = vec![
+        item(&["Cameras", "DSLR"], 100),
+        item(&["Cameras", "Compact"], 200),
+        item(&["Audio"], 300),
+        item(&["Audio"], 400),
+    ];
+    let context = Context::build(&data, 4);
+    let mut out = vec![[0.0f32; 4]; 4];
+    context.features(&[(0, 1.0)], &mut out);
+    // Item 0 shares both levels, item 1 one of two, items 2 and 3 none.
+    assert_eq!(
+        out.iter().map(|r| r[2]).collect::<Vec<_>>(),
+        vec![1.0, 0.5, 0.0, 0.0]
+    );
+    // Price closeness falls with the band distance from the history's band.
+    assert!(
+        out[0][3] > out[1][3] && out[1][3] > out[2][3] && out[2][3] > out[3][3],
+        "{out:?}"
+    );
+    // Popularity: item 0 has one user, like the others; all equal here.
+    assert!(out.iter().all(|r| (r[0] - out[0][0]).abs() < 1e-6));
+}
