@@ -301,8 +301,16 @@ fn print_table(results: &Results, k: usize) {
         "{} — {} users, {} items",
         results.setup, results.users, results.items
     );
+    // The first column fits the longest name (`because_you_liked/knn+content`).
+    let w = results
+        .rows
+        .iter()
+        .map(|row| row.report.model.len())
+        .max()
+        .unwrap_or(0)
+        .max(20);
     println!(
-        "{:<20} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "{:<w$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
         "model",
         "fit s",
         format!("NDCG@{k}"),
@@ -318,7 +326,7 @@ fn print_table(results: &Results, k: usize) {
     for row in &results.rows {
         let m = &row.report.metrics;
         println!(
-            "{:<20} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2} {:>9.3}",
+            "{:<w$} {:>8.2} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3} {:>8.2} {:>9.3}",
             row.report.model,
             row.fit_seconds,
             m.ndcg,
