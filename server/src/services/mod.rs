@@ -7,3 +7,4 @@ pub mod insights;
 pub mod search;
 pub mod seed;
 pub mod shop;
+pub mod why;

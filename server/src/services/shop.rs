@@ -79,24 +79,6 @@ impl CardCache {
     }
 }
 
-/// History items the dashboard shows (and whose cards it reads).
-const HISTORY_SHOWN: usize = 60;
-
-/// What a history item's strongest event says the shopper did.
-fn action_label(kind: Option<InteractionKind>) -> &'static str {
-    match kind {
-        Some(InteractionKind::Purchase) => "bought",
-        Some(InteractionKind::AddToCart) => "added to cart",
-        Some(InteractionKind::Like) => "liked",
-        Some(InteractionKind::Rating) => "rated",
-        Some(InteractionKind::Click) => "clicked",
-        Some(InteractionKind::Dislike) => "disliked",
-        Some(InteractionKind::NotInterested) => "marked not interested",
-        Some(_) => "viewed",
-        None => "picked at onboarding",
-    }
-}
-
 /// The shop, over the store and the search index.
 pub struct ShopService {
     store: Store,
@@ -283,6 +265,24 @@ impl ShopService {
                 .map(|(currency, minor)| Money { minor, currency });
         }
         Ok(view)
+    }
+
+    /// Records a checked cart change for the caller and answers with the cart.
+    async fn change_cart(
+        &self,
+        caller: &mut Caller,
+        product_id: i64,
+        change: CartChange,
+        surface: String,
+    ) -> Result<CartView, AppError> {
+        let shopper = caller.shopper_for_event().await?;
+        let change = Change::Cart {
+            product_id,
+            change,
+            surface,
+        };
+        self.record(shopper, change).await?;
+        Ok(self.cart_view(Some(shopper)).await?)
     }
 
     /// Keeps the search index's rating of a product in step with the database.
@@ -685,14 +685,8 @@ impl Shop for ShopService {
         } else if !self.product_id_exists(product_id).await? {
             return Err(AppError::NotFound("this product".into()));
         }
-        let shopper = caller.shopper_for_event().await?;
-        let change = Change::Cart {
-            product_id,
-            change: CartChange::Set(quantity),
-            surface,
-        };
-        self.record(shopper, change).await?;
-        Ok(self.cart_view(Some(shopper)).await?)
+        self.change_cart(caller, product_id, CartChange::Set(quantity), surface)
+            .await
     }
 
     async fn add_to_cart(
@@ -710,14 +704,8 @@ impl Shop for ShopService {
         }
         let surface = label(Some(surface)).unwrap_or_else(|| "product".into());
         self.check_buyable(product_id).await?;
-        let shopper = caller.shopper_for_event().await?;
-        let change = Change::Cart {
-            product_id,
-            change: CartChange::Add(quantity),
-            surface,
-        };
-        self.record(shopper, change).await?;
-        Ok(self.cart_view(Some(shopper)).await?)
+        self.change_cart(caller, product_id, CartChange::Add(quantity), surface)
+            .await
     }
 
     async fn checkout(&self, caller: &mut Caller) -> Result<OrderView, AppError> {
@@ -795,7 +783,13 @@ impl Shop for ShopService {
         let mut ids: Vec<i64> = picks
             .iter()
             .flat_map(|p| p.items.iter().map(|i| i.0))
-            .chain(taste.products.iter().take(HISTORY_SHOWN).map(|p| p.0))
+            .chain(
+                taste
+                    .products
+                    .iter()
+                    .take(super::why::HISTORY_SHOWN)
+                    .map(|p| p.0),
+            )
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -805,70 +799,7 @@ impl Shop for ShopService {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let models = picks
-            .into_iter()
-            .map(|p| ModelColumn {
-                label: curio::registry::label(&p.model).to_string(),
-                items: p
-                    .items
-                    .into_iter()
-                    .filter_map(|(id, score, reason)| {
-                        Some(ScoredCard {
-                            product: cards.get(&id)?.clone(),
-                            score,
-                            reason,
-                        })
-                    })
-                    .collect(),
-                model: p.model,
-                ndcg_at_10: p.ndcg_at_10,
-            })
-            .collect();
-        let history: Vec<HistoryItem> = taste
-            .products
-            .iter()
-            .take(HISTORY_SHOWN)
-            .filter_map(|&(id, weight, kind)| {
-                Some(HistoryItem {
-                    product: cards.get(&id)?.clone(),
-                    weight,
-                    action: action_label(kind).to_string(),
-                })
-            })
-            .collect();
-        let total: f32 = history.iter().map(|h| h.weight).sum();
-        let mut brands: HashMap<String, f32> = HashMap::new();
-        for item in &history {
-            if let Some(brand) = &item.product.brand {
-                *brands.entry(brand.clone()).or_default() +=
-                    item.weight / total.max(f32::MIN_POSITIVE);
-            }
-        }
-        let mut brands: Vec<(String, f32)> = brands.into_iter().collect();
-        brands.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        brands.truncate(8);
-        let currency = history
-            .iter()
-            .find_map(|h| h.product.price.as_ref().map(|p| p.currency.clone()));
-        let price_band = taste
-            .price_band
-            .zip(currency)
-            .map(|((low, mid, high), currency)| {
-                let money = |minor| Money {
-                    minor,
-                    currency: currency.clone(),
-                };
-                (money(low), money(mid), money(high))
-            });
-        Ok(WhyView {
-            models,
-            taste: TasteView {
-                categories: taste.categories.into_iter().take(8).collect(),
-                brands,
-                price_band,
-                history,
-            },
-        })
+        Ok(super::why::view(picks, taste, &cards))
     }
 
     async fn remove_from_history(
