@@ -28,6 +28,10 @@ pub struct ModelInfo {
     pub eval_default: bool,
     /// Needs item features (titles, categories...) for every item.
     pub needs_features: bool,
+    /// Trained and served by a shop node when `--models` names none. EASE is left out:
+    /// its dense item x item matrix is 140 MB on the default shop and grows with the
+    /// square of the catalogue.
+    pub served: bool,
 }
 
 const fn info(name: &'static str, label: &'static str) -> ModelInfo {
@@ -38,6 +42,7 @@ const fn info(name: &'static str, label: &'static str) -> ModelInfo {
         blend_member: false,
         eval_default: false,
         needs_features: false,
+        served: true,
     }
 }
 
@@ -67,6 +72,7 @@ pub const MODELS: [ModelInfo; 11] = [
     ModelInfo {
         blend_member: true,
         eval_default: true,
+        served: false,
         ..info("ease", "EASE")
     },
     ModelInfo {
@@ -152,6 +158,30 @@ pub fn default_blend_members() -> Vec<String> {
         .filter(|m| m.blend_member)
         .map(|m| m.name.to_string())
         .collect()
+}
+
+/// The models a shop node trains and serves when `--models` names none.
+pub fn serve_defaults() -> Vec<String> {
+    MODELS
+        .iter()
+        .filter(|m| m.served)
+        .map(|m| m.name.to_string())
+        .collect()
+}
+
+/// The parameters a shop node uses when `--model-params` names none: every model's own
+/// defaults, and a blender whose members are the served ones among its default members.
+pub fn serve_default_params() -> toml::Table {
+    let members: Vec<toml::Value> = MODELS
+        .iter()
+        .filter(|m| m.blend_member && m.served)
+        .map(|m| toml::Value::String(m.name.to_string()))
+        .collect();
+    let mut blend = toml::Table::new();
+    blend.insert("members".into(), toml::Value::Array(members));
+    let mut table = toml::Table::new();
+    table.insert("blend".into(), toml::Value::Table(blend));
+    table
 }
 
 /// The models that fit in seconds (a first start serves these), among `names`.
@@ -361,6 +391,26 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(quick_among(&served), ["popularity", "content"]);
+        // A node serves everything but EASE, and its blender leaves EASE out too.
+        let node = serve_defaults();
+        assert_eq!(node.len(), MODELS.len() - 1);
+        assert!(!node.contains(&"ease".to_string()));
+        let members = serve_default_params()["blend"]["members"].clone();
+        assert_eq!(
+            members,
+            toml::Value::Array(
+                [
+                    "popularity",
+                    "item-knn",
+                    "user-knn",
+                    "als",
+                    "bpr",
+                    "content"
+                ]
+                .map(|m| toml::Value::String(m.into()))
+                .to_vec()
+            )
+        );
     }
 
     #[test]

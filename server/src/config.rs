@@ -117,7 +117,7 @@ pub struct Config {
         long,
         env = "CURIO_MODELS",
         value_delimiter = ',',
-        default_value = crate::recs::DEFAULT_MODELS,
+        default_values_t = curio::registry::serve_defaults(),
         global = true
     )]
     pub models: Vec<String>,

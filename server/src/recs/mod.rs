@@ -217,17 +217,19 @@ impl RecService {
                 )));
             }
         }
-        let params_text = match &config.params {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                Error::Startup(format!(
-                    "cannot read model parameters {}: {e}",
-                    path.display()
-                ))
-            })?,
-            None => DEFAULT_PARAMS.to_string(),
+        let params: toml::Table = match &config.params {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::Startup(format!(
+                        "cannot read model parameters {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::Startup(format!("model parameters: {e}")))?
+            }
+            None => curio::registry::serve_default_params(),
         };
-        let params: toml::Table = toml::from_str(&params_text)
-            .map_err(|e| Error::Startup(format!("model parameters: {e}")))?;
 
         let service = Arc::new(Self {
             store: store.clone(),

@@ -15,7 +15,8 @@ use curio::InteractionKind;
 
 use crate::error::Error;
 use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
-use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort, PRICE_BANDS};
+use crate::services::facets::facets;
+use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort};
 use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent, Opinion};
 use crate::store::Store;
 
@@ -335,15 +336,6 @@ fn label(value: Option<String>) -> Option<String> {
     })
 }
 
-fn price_band_label(low: i64, high: Option<i64>) -> String {
-    let dollars = |minor: i64| format!("${}", minor / 100);
-    match (low, high) {
-        (0, Some(high)) => format!("Under {}", dollars(high)),
-        (low, Some(high)) => format!("{} – {}", dollars(low), dollars(high)),
-        (low, None) => format!("{} and up", dollars(low)),
-    }
-}
-
 /// `Unauthenticated` unless the caller is logged in.
 fn require_account(caller: &Caller) -> Result<(), AppError> {
     match caller.account {
@@ -484,53 +476,7 @@ impl Shop for ShopService {
             (None, false) => format!("Results for “{}”", query.q),
             (None, true) => "All products".to_string(),
         };
-        let categories = outcome
-            .categories
-            .iter()
-            .map(|(node, count)| FacetValue {
-                value: node.slug.clone(),
-                label: node.name.clone(),
-                count: *count,
-                selected: false,
-            })
-            .collect();
-        let mut brands: Vec<FacetValue> = outcome
-            .brands
-            .iter()
-            .enumerate()
-            .filter(|(i, (brand, _))| {
-                *i < 12 || query.brands.iter().any(|b| b.eq_ignore_ascii_case(brand))
-            })
-            .map(|(_, (brand, count))| FacetValue {
-                value: brand.clone(),
-                label: brand.clone(),
-                count: *count,
-                selected: query.brands.iter().any(|b| b.eq_ignore_ascii_case(brand)),
-            })
-            .collect();
-        brands.sort_by(|a, b| b.selected.cmp(&a.selected).then(b.count.cmp(&a.count)));
-        let prices = PRICE_BANDS
-            .iter()
-            .zip(&outcome.price_bands)
-            .filter(|(_, count)| **count > 0)
-            .map(|(&(low, high), count)| FacetValue {
-                value: format!("{low}-{}", high.map(|h| h.to_string()).unwrap_or_default()),
-                label: price_band_label(low, high),
-                count: *count,
-                selected: query.price_min == Some(low) && query.price_max == high,
-            })
-            .collect();
-        let ratings = outcome
-            .ratings
-            .iter()
-            .filter(|(_, count)| *count > 0)
-            .map(|(stars, count)| FacetValue {
-                value: stars.to_string(),
-                label: format!("{stars}★ & up"),
-                count: *count,
-                selected: query.min_rating == Some(*stars),
-            })
-            .collect();
+        let facets = facets(&outcome, &query);
         let breadcrumbs = self
             .search
             .breadcrumbs(category.as_ref().map(|c| c.category_id))
@@ -543,10 +489,10 @@ impl Shop for ShopService {
             total: outcome.total as u64,
             pages: outcome.total.div_ceil(PAGE_SIZE) as u32,
             products: self.cards(&outcome.product_ids).await?,
-            categories,
-            brands,
-            prices,
-            ratings,
+            categories: facets.categories,
+            brands: facets.brands,
+            prices: facets.prices,
+            ratings: facets.ratings,
             query,
         })
     }
@@ -956,12 +902,5 @@ mod tests {
         assert_eq!(label(Some("x<script>".into())), None);
         assert_eq!(label(Some("a".repeat(65))), None);
         assert_eq!(label(Some(String::new())), None);
-    }
-
-    #[test]
-    fn price_bands_read_naturally() {
-        assert_eq!(price_band_label(0, Some(2_500)), "Under $25");
-        assert_eq!(price_band_label(2_500, Some(5_000)), "$25 – $50");
-        assert_eq!(price_band_label(100_000, None), "$1000 and up");
     }
 }
