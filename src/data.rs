@@ -225,6 +225,21 @@ impl Dataset {
             .map(|k| self.matrix.indices()[k] as u32)
     }
 
+    /// The items of `user` in the order of their latest event, oldest first (ties keep
+    /// input order), with their weights: the shopper's sequence as a sequence model
+    /// reads it. Each item appears once.
+    pub fn sequence(&self, user: u32) -> Vec<(u32, f32)> {
+        let row = user as usize;
+        if row >= self.matrix.outer_dims() {
+            return Vec::new();
+        }
+        let mut at: Vec<usize> = self.matrix.indptr().outer_inds_sz(row).collect();
+        at.sort_by_key(|&k| (self.times[k], self.order[k]));
+        at.into_iter()
+            .map(|k| (self.matrix.indices()[k] as u32, self.matrix.data()[k]))
+            .collect()
+    }
+
     /// The items of `user` with their weights and latest times.
     pub fn user_events(&self, user: u32) -> impl Iterator<Item = (u32, f32, i64)> + '_ {
         let row = user as usize;

@@ -60,8 +60,10 @@ impl Explanation {
 /// A recommendation model.
 ///
 /// Items and users are dense indices of the [`Dataset`] the model was fitted on. A
-/// *history* is a list of `(item, weight)` pairs: a known user's row, or an anonymous
-/// shopper's first clicks, so every model can serve a shopper it has never seen.
+/// *history* is a list of `(item, weight)` pairs, each item once, in the order of the
+/// shopper's latest event with it, oldest first: a known user's sequence, or an
+/// anonymous shopper's first clicks, so every model can serve a shopper it has never
+/// seen. Sequence models read the order; the others read the items and weights.
 pub trait Recommender: Send + Sync {
     /// Short stable name (`popularity`, `item-knn`, ...).
     fn name(&self) -> &'static str;
@@ -114,14 +116,9 @@ pub trait Recommender: Send + Sync {
     }
 }
 
-/// A user's row as a history.
+/// A user's history: their items in time order, oldest first ([`Dataset::sequence`]).
 pub fn history_of(data: &Dataset, user: u32) -> Vec<(u32, f32)> {
-    let (items, weights) = data.user_items(user);
-    items
-        .iter()
-        .zip(weights)
-        .map(|(&i, &w)| (i as u32, w))
-        .collect()
+    data.sequence(user)
 }
 
 /// What to leave out of a user's recommendations.

@@ -8,7 +8,8 @@
 use crate::blend::{Blend, BlendConfig};
 use crate::models::{
     Als, AlsConfig, Bpr, BprConfig, Content, ContentConfig, Ease, EaseConfig, ItemKnn,
-    ItemKnnConfig, Popularity, Trending, TrendingConfig, UserKnn, UserKnnConfig,
+    ItemKnnConfig, Popularity, SessionKnn, SessionKnnConfig, Trending, TrendingConfig, UserKnn,
+    UserKnnConfig,
 };
 use crate::neural::{NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
 use crate::recommender::{EngineError, Recommender};
@@ -47,7 +48,7 @@ const fn info(name: &'static str, label: &'static str) -> ModelInfo {
 }
 
 /// Every model, in the order tables and menus list them.
-pub const MODELS: [ModelInfo; 11] = [
+pub const MODELS: [ModelInfo; 12] = [
     ModelInfo {
         quick: true,
         blend_member: true,
@@ -91,6 +92,10 @@ pub const MODELS: [ModelInfo; 11] = [
         eval_default: true,
         needs_features: true,
         ..info("content", "Content-based")
+    },
+    ModelInfo {
+        quick: true,
+        ..info("session-knn", "Session-kNN (recent clicks)")
     },
     info("neumf", "NeuMF (neural)"),
     ModelInfo {
@@ -286,6 +291,7 @@ pub fn build(
         "als" => Box::new(Als::new(config::<AlsConfig>(name, with_seed)?)),
         "bpr" => Box::new(Bpr::new(config::<BprConfig>(name, with_seed)?)),
         "content" => Box::new(Content::new(config::<ContentConfig>(name, own)?)),
+        "session-knn" => Box::new(SessionKnn::new(config::<SessionKnnConfig>(name, own)?)),
         "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(name, with_seed)?)),
         "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(name, with_seed)?)),
         "blend" => {
@@ -337,6 +343,7 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Box<dyn Recommender>, Engi
         "popularity" => Box::new(Popularity::from_bytes(bytes)?),
         "trending" => Box::new(Trending::from_bytes(bytes)?),
         "content" => Box::new(Content::from_bytes(bytes)?),
+        "session-knn" => Box::new(SessionKnn::from_bytes(bytes)?),
         "item-knn" => Box::new(ItemKnn::from_bytes(bytes)?),
         "user-knn" => Box::new(UserKnn::from_bytes(bytes)?),
         "ease" => Box::new(Ease::from_bytes(bytes)?),

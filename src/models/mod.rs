@@ -8,6 +8,7 @@ pub mod copurchase;
 pub mod ease;
 pub mod item_knn;
 pub mod popularity;
+pub mod session_knn;
 pub mod user_knn;
 
 pub use als::{Als, AlsConfig};
@@ -17,4 +18,5 @@ pub use copurchase::{CoPurchase, CoPurchaseConfig, Partner};
 pub use ease::{Ease, EaseConfig};
 pub use item_knn::{ItemKnn, ItemKnnConfig};
 pub use popularity::{Popularity, Trending, TrendingConfig};
+pub use session_knn::{SessionKnn, SessionKnnConfig};
 pub use user_knn::{UserKnn, UserKnnConfig};

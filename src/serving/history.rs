@@ -113,7 +113,8 @@ impl History {
     /// each halved every `half_life_days` before the newest event and multiplied by
     /// `session_boost` when within `session_minutes` of it. Only positive sums: dislikes
     /// act through exclusions and demotion instead (a negative weight is not something
-    /// every model can take).
+    /// every model can take). Ordered by each product's latest event, oldest first, so
+    /// sequence models read the order of the clicks.
     pub fn weighted(&self, catalog: &Catalog, rules: &Rules) -> Vec<(u32, f32)> {
         self.weighted_with(catalog, rules, &self.refusals())
     }
@@ -132,8 +133,9 @@ impl History {
         let session_ms = i64::from(rules.session_minutes) * 60_000;
         // A hidden product is no seed either, whatever else the shopper did with it.
         let hidden = &refusals.hidden;
-        let mut sums: HashMap<u32, f32> = HashMap::new();
-        for e in &self.events {
+        // Per item: summed weight and the position of its latest event.
+        let mut sums: HashMap<u32, (f32, usize)> = HashMap::new();
+        for (position, e) in self.events.iter().enumerate() {
             if hidden.binary_search(&e.product_id).is_ok() {
                 continue;
             }
@@ -146,11 +148,17 @@ impl History {
             if age <= session_ms {
                 weight *= rules.session_boost;
             }
-            *sums.entry(item).or_default() += weight;
+            let entry = sums.entry(item).or_default();
+            entry.0 += weight;
+            entry.1 = position;
         }
-        let mut history: Vec<(u32, f32)> = sums.into_iter().filter(|(_, w)| *w > 0.0).collect();
-        history.sort_unstable_by_key(|(item, _)| *item);
-        history
+        let mut history: Vec<(u32, f32, usize)> = sums
+            .into_iter()
+            .filter(|(_, (w, _))| *w > 0.0)
+            .map(|(item, (w, last))| (item, w, last))
+            .collect();
+        history.sort_unstable_by_key(|&(_, _, last)| last);
+        history.into_iter().map(|(item, w, _)| (item, w)).collect()
     }
 
     /// Products with any event (not recommended back on personal surfaces).

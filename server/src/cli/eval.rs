@@ -26,21 +26,27 @@ pub struct EvalArgs {
     /// A MovieLens directory holding `u.data` (e.g. ../shared/datasets/ml-100k).
     #[arg(
         long,
-        conflicts_with_all = ["train", "test", "demo"],
-        required_unless_present_any = ["train", "demo"]
+        conflicts_with_all = ["train", "test", "demo", "data"],
+        required_unless_present_any = ["train", "demo", "data"]
     )]
     pub movielens: Option<PathBuf>,
+    /// Interactions to split with `--protocol`: `user item [unix-seconds]` lines,
+    /// tab- or space-separated. Without the time column, file order is time order
+    /// (as in the SASRec datasets, e.g. ../shared/datasets/amazon-games/Video.txt).
+    #[arg(long, conflicts_with_all = ["train", "test", "demo"])]
+    pub data: Option<PathBuf>,
     /// The shop's generated default catalogue and shoppers (the data a fresh shop starts
     /// with), with product features.
     #[arg(long, conflicts_with_all = ["train", "test"])]
     pub demo: bool,
-    /// Training pairs: tab-separated `user<TAB>item` lines (further columns are ignored).
+    /// Training pairs: `user item [unix-seconds]` lines, tab- or space-separated
+    /// (columns after the third are ignored). Without the time column, file order is time order.
     #[arg(long, requires = "test")]
     pub train: Option<PathBuf>,
     /// Held-out pairs, same format; every pair is a relevant item.
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
-    /// How to split `--movielens` data.
+    /// How to split `--movielens`, `--data` or `--demo` data.
     #[arg(long, value_enum, default_value_t = Protocol::Stratified)]
     pub protocol: Protocol,
     /// Share of each user's items that trains (stratified protocol).
@@ -82,13 +88,14 @@ pub struct EvalArgs {
     pub strategy: Option<PathBuf>,
 }
 
-/// How `--movielens` data is split.
+/// How `--movielens`, `--data` or `--demo` data is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
     /// Random per-user split by `--ratio` (the Microsoft Recommenders protocol at 0.75).
     Stratified,
-    /// Each user's latest item is held out.
+    /// Each user's latest item is held out (file order breaks ties of time); models
+    /// that stop early validate on the item before it.
     LeaveLastOut,
     /// A share of the items (`--cold-items`) is held out entirely; each user who touched
     /// one ranks the held-out items among themselves.
@@ -420,13 +427,14 @@ pub fn load_demo() -> Dataset {
 }
 
 fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
-    let source = match (&args.movielens, args.demo) {
-        (Some(dir), _) => Some((
+    let source = match (&args.movielens, &args.data, args.demo) {
+        (Some(dir), _, _) => Some((
             load_movielens(dir)?,
             dir.join("u.data").display().to_string(),
         )),
-        (None, true) => Some((load_demo(), "generated default shop".to_string())),
-        (None, false) => None,
+        (None, Some(path), _) => Some((load_interactions(path)?, path.display().to_string())),
+        (None, None, true) => Some((load_demo(), "generated default shop".to_string())),
+        (None, None, false) => None,
     };
     if let Some((data, name)) = source {
         return Ok(match args.protocol {
@@ -465,16 +473,22 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
             }
         });
     }
-    let (train_path, test_path) = match (&args.train, &args.test) {
-        (Some(train), Some(test)) => (train, test),
-        _ => return Err("give --movielens DIR, or both --train FILE and --test FILE".into()),
-    };
+    let (train_path, test_path) =
+        match (&args.train, &args.test) {
+            (Some(train), Some(test)) => (train, test),
+            _ => return Err(
+                "give --movielens DIR, --data FILE, --demo, or both --train FILE and --test FILE"
+                    .into(),
+            ),
+        };
     let mut users = IdMap::new();
     let mut items = IdMap::new();
-    let train_pairs = read_pairs(train_path, &mut users, &mut items)?;
-    let test_pairs = read_pairs(test_path, &mut users, &mut items)?;
-    let triples: Vec<(u32, u32, f32)> = train_pairs.iter().map(|&(u, i)| (u, i, 1.0)).collect();
-    let train = Dataset::from_triples(users, items, &triples);
+    let train_rows = read_interactions(train_path, &mut users, &mut items)?;
+    let test_pairs: Vec<(u32, u32)> = read_interactions(test_path, &mut users, &mut items)?
+        .into_iter()
+        .map(|(u, i, _, _)| (u, i))
+        .collect();
+    let train = Dataset::from_timed(users, items, &train_rows);
     Ok((
         explicit_split(train, &test_pairs),
         format!(
@@ -485,36 +499,63 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
     ))
 }
 
-/// Reads `user<TAB>item` lines, naming the file and line of anything unreadable.
-fn read_pairs(
+/// The interactions of `path` (see `--data`) as an implicit dataset in time order.
+fn load_interactions(path: &Path) -> Result<Dataset, String> {
+    let mut users = IdMap::new();
+    let mut items = IdMap::new();
+    let rows = read_interactions(path, &mut users, &mut items)?;
+    Ok(Dataset::from_timed(users, items, &rows))
+}
+
+/// Reads `user item [unix-seconds]` lines (tab- or space-separated) as
+/// `(user, item, weight 1, time)`, in file order; the time is 0 where the column is
+/// absent, so file order orders them. Names the file, line and field of anything
+/// unreadable.
+fn read_interactions(
     path: &Path,
     users: &mut IdMap,
     items: &mut IdMap,
-) -> Result<Vec<(u32, u32)>, String> {
+) -> Result<Vec<(u32, u32, f32, i64)>, String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut pairs = Vec::new();
+    let mut rows = Vec::new();
     for (index, line) in BufReader::new(file).lines().enumerate() {
-        let line =
-            line.map_err(|e| format!("{}:{}: cannot read: {e}", path.display(), index + 1))?;
+        let at = || format!("{}:{}", path.display(), index + 1);
+        let line = line.map_err(|e| format!("{}: cannot read: {e}", at()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let mut fields = line.split('\t');
-        match (fields.next().map(str::trim), fields.next().map(str::trim)) {
-            (Some(user), Some(item)) if !user.is_empty() && !item.is_empty() => {
-                pairs.push((users.get_or_insert(user), items.get_or_insert(item)));
-            }
-            _ => {
-                return Err(format!(
-                    "{}:{}: expected `user<TAB>item`, found {line:?}",
-                    path.display(),
-                    index + 1
-                ))
-            }
+        let mut fields: Box<dyn Iterator<Item = &str>> = if line.contains('\t') {
+            Box::new(line.split('\t').map(str::trim))
+        } else {
+            Box::new(line.split_whitespace())
+        };
+        let (Some(user), Some(item)) = (fields.next(), fields.next()) else {
+            return Err(format!(
+                "{}: expected `user item [unix-seconds]`, found {line:?}",
+                at()
+            ));
+        };
+        if user.is_empty() || item.is_empty() {
+            return Err(format!("{}: empty user or item in {line:?}", at()));
         }
+        let time = match fields.next().filter(|t| !t.is_empty()) {
+            None => 0,
+            Some(text) => text.parse::<i64>().map_err(|_| {
+                format!(
+                    "{}: column 3 (time) must be whole unix seconds, found {text:?}",
+                    at()
+                )
+            })?,
+        };
+        rows.push((
+            users.get_or_insert(user),
+            items.get_or_insert(item),
+            1.0,
+            time,
+        ));
     }
-    Ok(pairs)
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -596,6 +637,44 @@ mod tests {
     }
 
     #[test]
+    fn file_order_is_time_order() {
+        let dir = std::env::temp_dir().join(format!("curio-eval-order-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Space-separated, no times: the last line of each user is their latest item,
+        // whatever the ids' order; a time column, when given, wins over file order.
+        let plain = write(&dir, "plain.txt", "1 30\n1 10\n1 20\n2 10\n2 30\n");
+        let data = load_interactions(&plain).unwrap();
+        let split = leave_last_out(&data);
+        let item = |i: u32| data.items.external(i).unwrap().to_string();
+        let user = |u: &str| data.users.get(u).unwrap();
+        assert_eq!(
+            split.test[user("1") as usize]
+                .iter()
+                .map(|&i| item(i))
+                .collect::<Vec<_>>(),
+            ["20"]
+        );
+        assert_eq!(
+            split.test[user("2") as usize]
+                .iter()
+                .map(|&i| item(i))
+                .collect::<Vec<_>>(),
+            ["30"]
+        );
+        let order: Vec<String> = data
+            .sequence(user("1"))
+            .iter()
+            .map(|&(i, _)| item(i))
+            .collect();
+        assert_eq!(order, ["30", "10", "20"]);
+        let timed = write(&dir, "timed.tsv", "u\tb\t200\nu\ta\t100\n");
+        let data = load_interactions(&timed).unwrap();
+        let last = data.last_item(0).unwrap();
+        assert_eq!(data.items.external(last), Some("b"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn bad_input_is_named() {
         let dir = std::env::temp_dir().join(format!("curio-eval-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -609,7 +688,17 @@ mod tests {
         ]);
         let err = run(&a).unwrap_err();
         assert!(
-            err.ends_with("train.tsv:2: expected `user<TAB>item`, found \"only-one-field\""),
+            err.ends_with(
+                "train.tsv:2: expected `user item [unix-seconds]`, found \"only-one-field\""
+            ),
+            "{err}"
+        );
+        let timed = write(&dir, "timed.tsv", "a\tx\t1700000000\na\ty\tyesterday\n");
+        let err = run(&args(&["--data", timed.to_str().unwrap()])).unwrap_err();
+        assert!(
+            err.ends_with(
+                "timed.tsv:2: column 3 (time) must be whole unix seconds, found \"yesterday\""
+            ),
             "{err}"
         );
 
