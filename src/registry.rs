@@ -95,6 +95,8 @@ pub const MODELS: [ModelInfo; 12] = [
     },
     ModelInfo {
         quick: true,
+        // Not served until a strategy variant uses it.
+        served: false,
         ..info("session-knn", "Session-kNN (recent clicks)")
     },
     info("neumf", "NeuMF (neural)"),
@@ -400,8 +402,9 @@ mod tests {
         assert_eq!(quick_among(&served), ["popularity", "content"]);
         // A node serves everything but EASE, and its blender leaves EASE out too.
         let node = serve_defaults();
-        assert_eq!(node.len(), MODELS.len() - 1);
+        assert_eq!(node.len(), MODELS.len() - 2);
         assert!(!node.contains(&"ease".to_string()));
+        assert!(!node.contains(&"session-knn".to_string()));
         let members = serve_default_params()["blend"]["members"].clone();
         assert_eq!(
             members,
