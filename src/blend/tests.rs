@@ -60,7 +60,8 @@ impl Recommender for Noise {
     fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
         let salt = history.iter().map(|h| h.0).sum::<u32>();
         for (i, s) in scores.iter_mut().enumerate() {
-            *s = ((i as u32).wrapping_mul(2654435761u32) ^ salt.wrapping_mul(40503)) as f32 / u32::MAX as f32;
+            *s = ((i as u32).wrapping_mul(2654435761u32) ^ salt.wrapping_mul(40503)) as f32
+                / u32::MAX as f32;
         }
     }
     fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {

@@ -52,17 +52,6 @@ use crate::store::Store;
 /// The strategy used unless `--strategy` names another file.
 pub const DEFAULT_STRATEGY: &str = curio::strategy::BUILTIN;
 
-/// The model settings used unless `--model-params` names another file: the blender's
-/// members leave EASE out (its dense item x item matrix is 140 MB on the default shop).
-pub const DEFAULT_PARAMS: &str = r#"
-[blend]
-members = ["popularity", "item-knn", "user-knn", "als", "bpr", "content"]
-"#;
-
-/// The models a node serves unless told otherwise.
-pub const DEFAULT_MODELS: &str =
-    "popularity,trending,content,item-knn,user-knn,als,bpr,blend,neumf,two-tower";
-
 /// Settings of the service.
 #[derive(Debug, Clone)]
 pub struct RecsConfig {

@@ -3,8 +3,7 @@
 //! cart and checkout. Every event is in the database before the call answers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use app::error::AppError;
 use app::shop::api::ssr::{Caller, Shop};
@@ -14,71 +13,22 @@ use async_trait::async_trait;
 use curio::InteractionKind;
 
 use crate::error::Error;
-use crate::recs::{RecService, ShopperEvent, SurfaceRequest};
+use crate::recs::{RecService, SurfaceRequest};
 use crate::services::facets::facets;
 use crate::services::search::{CategoryNode, Filters, SearchIndex, Sort};
-use crate::store::shop::{CardRow, CartChange, CheckoutError, NewEvent, Opinion};
+use crate::store::shop::{CartChange, NewEvent, Opinion};
 use crate::store::Store;
+
+mod cards;
+mod cart;
+mod record;
+
+pub use cards::card;
+use cards::CardCache;
+use record::{Change, Written};
 
 /// Products per listing page.
 pub const PAGE_SIZE: usize = 24;
-
-/// How old a card in the recommendation rows' cache may be.
-const CARD_TTL: Duration = Duration::from_secs(2);
-
-/// Cards held at most; the cache empties when full (a catalogue this size is rare).
-const CARD_CACHE_MAX: usize = 50_000;
-
-/// Product cards kept in memory for recommendation rows, which show the same few
-/// hundred cards thousands of times a second. A card is at most [`CARD_TTL`] old; this
-/// node's own checkouts and ratings drop the cards they change at once, so only another
-/// node's changes show late, and stock is checked again when an item goes in the cart.
-#[derive(Default)]
-struct CardCache {
-    cards: RwLock<HashMap<i64, (ProductCard, Instant)>>,
-}
-
-impl CardCache {
-    /// The cards of `ids` in that order (unknown ids left out): fresh ones from memory,
-    /// the rest in one database query.
-    async fn get(&self, store: &Store, ids: &[i64]) -> Result<Vec<ProductCard>, Error> {
-        let now = Instant::now();
-        let mut found: HashMap<i64, ProductCard> = HashMap::with_capacity(ids.len());
-        let mut missing = Vec::new();
-        {
-            let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
-            for &id in ids {
-                match cards.get(&id) {
-                    Some((card, at)) if now.duration_since(*at) < CARD_TTL => {
-                        found.insert(id, card.clone());
-                    }
-                    _ => missing.push(id),
-                }
-            }
-        }
-        if !missing.is_empty() {
-            let fetched: Vec<ProductCard> =
-                store.cards(&missing).await?.into_iter().map(card).collect();
-            let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
-            if cards.len() + fetched.len() > CARD_CACHE_MAX {
-                cards.clear();
-            }
-            for c in fetched {
-                cards.insert(c.id, (c.clone(), now));
-                found.insert(c.id, c);
-            }
-        }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
-    }
-
-    /// Drops these products' cards (their stock or rating just changed here).
-    fn forget(&self, ids: impl IntoIterator<Item = i64>) {
-        let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
-        for id in ids {
-            cards.remove(&id);
-        }
-    }
-}
 
 /// The shop, over the store and the search index.
 pub struct ShopService {
@@ -104,90 +54,6 @@ impl ShopService {
             demo_label,
             rec_cards: CardCache::default(),
         })
-    }
-
-    /// Records a shopper's change, then brings everything that reads events up to date:
-    /// search popularity, the cards a rating or a purchase changed, and the shopper's live
-    /// recommendation state (one re-scoring for all of the change's events). Every
-    /// handler that records goes through here, so no effect can be forgotten. The change
-    /// and its events are durable before any effect; a failure of the live state does
-    /// not undo them: it is logged, and the state reloads from the log on the next request.
-    async fn record(&self, shopper: i64, change: Change) -> Result<Written, AppError> {
-        let mut withdrawn = None;
-        let (written, events) = match change {
-            Change::Events(events) => {
-                self.store.record_events(&events).await?;
-                (Written::Nothing, events)
-            }
-            Change::Opinion {
-                product_id,
-                liked,
-                event,
-            } => {
-                let opinion = self
-                    .store
-                    .set_liked(shopper, product_id, liked, event.as_ref())
-                    .await?;
-                if liked.is_none() {
-                    withdrawn = Some(product_id);
-                }
-                (Written::Opinion(opinion), event.into_iter().collect())
-            }
-            Change::Rating { stars, event } => {
-                let product_id = event.product_id.ok_or(AppError::Internal)?;
-                self.store.rate(shopper, product_id, stars, &event).await?;
-                (Written::Nothing, vec![event])
-            }
-            Change::Cart {
-                product_id,
-                change,
-                surface,
-            } => {
-                let event = self
-                    .store
-                    .change_cart(shopper, product_id, change, &surface)
-                    .await?;
-                (Written::Nothing, event.into_iter().collect())
-            }
-            Change::Checkout => match self.store.checkout(shopper).await {
-                Ok((order_id, purchases)) => (Written::Order(order_id), purchases),
-                Err(CheckoutError::Other(e)) => return Err(e.into()),
-                Err(refused) => return Err(AppError::invalid("cart", refused.to_string())),
-            },
-        };
-
-        let mut live = Vec::with_capacity(events.len());
-        for event in &events {
-            let Some(product_id) = event.product_id else {
-                continue;
-            };
-            self.search.bump_popularity(product_id);
-            match event.kind {
-                // The card's stars (and the index's rating) changed.
-                InteractionKind::Rating => {
-                    self.refresh_rating(product_id).await?;
-                    self.rec_cards.forget([product_id]);
-                }
-                // Its stock may have changed: recommendation rows read the card again.
-                InteractionKind::Purchase => self.rec_cards.forget([product_id]),
-                _ => {}
-            }
-            live.push(ShopperEvent {
-                product_id,
-                kind: event.kind,
-                value: event.value,
-                at_ms: event.at_ms,
-            });
-        }
-        let updated = match withdrawn {
-            // Withdrawing is not a new signal: the opinion goes from the live state too.
-            Some(product_id) => self.recs.forget_opinion(shopper, product_id).await,
-            None => self.recs.observe_all(shopper, &live).await,
-        };
-        if let Err(error) = updated {
-            tracing::warn!(%error, "live recommendation state not updated");
-        }
-        Ok(written)
     }
 
     async fn cards(&self, ids: &[i64]) -> Result<Vec<ProductCard>, Error> {
@@ -232,90 +98,6 @@ impl ShopService {
             .await?
             .is_empty())
     }
-
-    async fn cart_view(&self, shopper: Option<i64>) -> Result<CartView, Error> {
-        let Some(shopper) = shopper else {
-            return Ok(CartView::default());
-        };
-        let lines = self.store.cart_lines(shopper).await?;
-        let ids: Vec<i64> = lines.iter().map(|line| line.product_id).collect();
-        let cards = self.cards(&ids).await?;
-        let mut view = CartView::default();
-        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
-        for (product, line) in cards.into_iter().zip(lines) {
-            let quantity = line.quantity;
-            let line_total = product.price.as_ref().map(|p| Money {
-                minor: p.minor * i64::from(quantity),
-                currency: p.currency.clone(),
-            });
-            if let Some(t) = &line_total {
-                *totals.entry(t.currency.clone()).or_default() += t.minor;
-            }
-            view.items += quantity;
-            view.lines.push(CartLine {
-                product,
-                quantity,
-                line_total,
-            });
-        }
-        // One currency is the normal case; a mixed cart shows no single total.
-        if totals.len() == 1 {
-            view.total = totals
-                .into_iter()
-                .next()
-                .map(|(currency, minor)| Money { minor, currency });
-        }
-        Ok(view)
-    }
-
-    /// Records a checked cart change for the caller and answers with the cart.
-    async fn change_cart(
-        &self,
-        caller: &mut Caller,
-        product_id: i64,
-        change: CartChange,
-        surface: String,
-    ) -> Result<CartView, AppError> {
-        let shopper = caller.shopper_for_event().await?;
-        let change = Change::Cart {
-            product_id,
-            change,
-            surface,
-        };
-        self.record(shopper, change).await?;
-        Ok(self.cart_view(Some(shopper)).await?)
-    }
-
-    /// Keeps the search index's rating of a product in step with the database.
-    async fn refresh_rating(&self, product_id: i64) -> Result<(), Error> {
-        if let Some(row) = self.store.cards(&[product_id]).await?.first() {
-            let (average, count) = row.rating().unwrap_or((0.0, 0));
-            self.search
-                .set_rating(product_id, average * count as f64, count);
-        }
-        Ok(())
-    }
-}
-
-/// A card from its row.
-pub fn card(row: CardRow) -> ProductCard {
-    let rating = row.rating().map(|(average, count)| RatingSummary {
-        average: average as f32,
-        count,
-    });
-    ProductCard {
-        id: row.product_id,
-        sku: row.sku,
-        title: row.title,
-        brand: row.brand,
-        price: row.price_minor.map(|minor| Money {
-            minor,
-            currency: row.currency,
-        }),
-        image_url: row.image_url,
-        rating,
-        in_stock: row.in_stock,
-    }
 }
 
 fn link(node: &CategoryNode) -> CategoryLink {
@@ -342,38 +124,6 @@ fn require_account(caller: &Caller) -> Result<(), AppError> {
         Some(_) => Ok(()),
         None => Err(AppError::Unauthenticated),
     }
-}
-
-/// A shopper's change, as the store writes it: the change and its events in one
-/// transaction.
-enum Change {
-    /// Events alone: a product visit, a search, "not interested".
-    Events(Vec<NewEvent>),
-    /// A like or dislike with its event, or (`liked: None`, no event) its withdrawal.
-    Opinion {
-        product_id: i64,
-        liked: Option<bool>,
-        event: Option<NewEvent>,
-    },
-    /// A star rating and its event.
-    Rating { stars: u8, event: NewEvent },
-    /// A cart line set to a quantity or added to.
-    Cart {
-        product_id: i64,
-        change: CartChange,
-        surface: String,
-    },
-    /// The cart becomes an order.
-    Checkout,
-}
-
-/// What the store answered a change.
-enum Written {
-    Nothing,
-    /// The shopper's opinion of the product as just written (like, stars).
-    Opinion(Opinion),
-    /// The new order's id.
-    Order(i64),
 }
 
 fn internal(error: Error) -> AppError {
