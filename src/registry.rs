@@ -11,7 +11,7 @@ use crate::models::{
     ItemKnnConfig, Popularity, SessionKnn, SessionKnnConfig, Trending, TrendingConfig, UserKnn,
     UserKnnConfig,
 };
-use crate::neural::{NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
+use crate::neural::{NeuMf, NeuMfConfig, SasRec, SasRecConfig, TwoTower, TwoTowerConfig};
 use crate::recommender::{EngineError, Recommender};
 
 /// What the registry knows of one model.
@@ -48,7 +48,7 @@ const fn info(name: &'static str, label: &'static str) -> ModelInfo {
 }
 
 /// Every model, in the order tables and menus list them.
-pub const MODELS: [ModelInfo; 12] = [
+pub const MODELS: [ModelInfo; 13] = [
     ModelInfo {
         quick: true,
         blend_member: true,
@@ -103,6 +103,11 @@ pub const MODELS: [ModelInfo; 12] = [
     ModelInfo {
         needs_features: true,
         ..info("two-tower", "Two-tower (neural)")
+    },
+    ModelInfo {
+        // Not served until a strategy variant uses it; `curio eval --models sasrec`.
+        served: false,
+        ..info("sasrec", "SASRec (sequence)")
     },
     info("blend", "Blender (all models)"),
 ];
@@ -296,6 +301,7 @@ pub fn build(
         "session-knn" => Box::new(SessionKnn::new(config::<SessionKnnConfig>(name, own)?)),
         "neumf" => Box::new(NeuMf::new(config::<NeuMfConfig>(name, with_seed)?)),
         "two-tower" => Box::new(TwoTower::new(config::<TwoTowerConfig>(name, with_seed)?)),
+        "sasrec" => Box::new(SasRec::new(config::<SasRecConfig>(name, with_seed)?)),
         "blend" => {
             // `members` picks the models; every other key is the blender's own.
             let mut own = own
@@ -353,6 +359,7 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Box<dyn Recommender>, Engi
         "bpr" => Box::new(Bpr::from_bytes(bytes)?),
         "neumf" => Box::new(NeuMf::from_bytes(bytes)?),
         "two-tower" => Box::new(TwoTower::from_bytes(bytes)?),
+        "sasrec" => Box::new(SasRec::from_bytes(bytes)?),
         "blend" => Box::new(Blend::from_bytes(bytes, from_bytes)?),
         other => {
             return Err(EngineError::Load {
@@ -402,9 +409,10 @@ mod tests {
         assert_eq!(quick_among(&served), ["popularity", "content"]);
         // A node serves everything but EASE, and its blender leaves EASE out too.
         let node = serve_defaults();
-        assert_eq!(node.len(), MODELS.len() - 2);
-        assert!(!node.contains(&"ease".to_string()));
-        assert!(!node.contains(&"session-knn".to_string()));
+        assert_eq!(node.len(), MODELS.len() - 3);
+        for left_out in ["ease", "session-knn", "sasrec"] {
+            assert!(!node.contains(&left_out.to_string()), "{left_out}");
+        }
         let members = serve_default_params()["blend"]["members"].clone();
         assert_eq!(
             members,

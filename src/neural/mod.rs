@@ -1,4 +1,5 @@
-//! Neural models trained with burn: NeuMF and a two-tower embedding model.
+//! Neural models trained with burn: NeuMF, a two-tower embedding model and SASRec (a
+//! sequence model: causal self-attention over a shopper's latest items).
 //!
 //! burn does the training (autodiff, Adam) on the device a [`Backend`] names. Once trained,
 //! the weights are copied out into plain `f32` arrays and serving runs on the CPU in
@@ -6,12 +7,13 @@
 //! is `Send + Sync`, saves to bytes with its configuration, and scores a user over the whole
 //! catalogue without building a tensor graph per request.
 //!
-//! Both models keep a validation split out of their training data, measure NDCG@10 on it
-//! after every epoch, keep the best epoch's weights and stop after `patience` epochs
+//! Each model keeps a validation split out of its training data, measures NDCG@10 on it
+//! after every epoch, keeps the best epoch's weights and stops after `patience` epochs
 //! without improvement. Initial weights and negative samples come from seeded generators
 //! of our own, never from burn's global generator, so the same seed gives the same weights.
 
 pub mod neumf;
+pub mod sasrec;
 pub mod two_tower;
 
 use std::collections::HashSet;
@@ -30,6 +32,7 @@ use crate::recommender::EngineError;
 use crate::topk::top_k;
 
 pub use neumf::{NeuMf, NeuMfConfig};
+pub use sasrec::{SasRec, SasRecConfig};
 pub use two_tower::{TwoTower, TwoTowerConfig};
 
 /// Where burn trains. Serving is always plain Rust on the CPU.
