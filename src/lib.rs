@@ -14,6 +14,7 @@ pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod interaction;
+pub mod interaction_files;
 pub mod metrics;
 pub mod models;
 pub mod movielens;

@@ -3,7 +3,7 @@
 //! serving pipeline on a temporal split (`curio::eval::replay`): the figure of the lists
 //! shoppers get, beside the single models' on the same split.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,8 +16,8 @@ use curio::movielens::{
     attach_features, implicit_dataset, read_genres, read_items, read_ratings, Rating,
 };
 use curio::neural::EpochReport;
-use curio::registry;
 use curio::Recommender;
+use curio::{interaction_files, registry};
 use serde::Serialize;
 
 /// Arguments of `curio eval`.
@@ -432,7 +432,7 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
             load_movielens(dir)?,
             dir.join("u.data").display().to_string(),
         )),
-        (None, Some(path), _) => Some((load_interactions(path)?, path.display().to_string())),
+        (None, Some(path), _) => Some((interaction_files::load(path)?, path.display().to_string())),
         (None, None, true) => Some((load_demo(), "generated default shop".to_string())),
         (None, None, false) => None,
     };
@@ -483,8 +483,8 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
         };
     let mut users = IdMap::new();
     let mut items = IdMap::new();
-    let train_rows = read_interactions(train_path, &mut users, &mut items)?;
-    let test_pairs: Vec<(u32, u32)> = read_interactions(test_path, &mut users, &mut items)?
+    let train_rows = interaction_files::read(train_path, &mut users, &mut items)?;
+    let test_pairs: Vec<(u32, u32)> = interaction_files::read(test_path, &mut users, &mut items)?
         .into_iter()
         .map(|(u, i, _, _)| (u, i))
         .collect();
@@ -497,65 +497,6 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
             test_path.display()
         ),
     ))
-}
-
-/// The interactions of `path` (see `--data`) as an implicit dataset in time order.
-fn load_interactions(path: &Path) -> Result<Dataset, String> {
-    let mut users = IdMap::new();
-    let mut items = IdMap::new();
-    let rows = read_interactions(path, &mut users, &mut items)?;
-    Ok(Dataset::from_timed(users, items, &rows))
-}
-
-/// Reads `user item [unix-seconds]` lines (tab- or space-separated) as
-/// `(user, item, weight 1, time)`, in file order; the time is 0 where the column is
-/// absent, so file order orders them. Names the file, line and field of anything
-/// unreadable.
-fn read_interactions(
-    path: &Path,
-    users: &mut IdMap,
-    items: &mut IdMap,
-) -> Result<Vec<(u32, u32, f32, i64)>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut rows = Vec::new();
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let at = || format!("{}:{}", path.display(), index + 1);
-        let line = line.map_err(|e| format!("{}: cannot read: {e}", at()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut fields: Box<dyn Iterator<Item = &str>> = if line.contains('\t') {
-            Box::new(line.split('\t').map(str::trim))
-        } else {
-            Box::new(line.split_whitespace())
-        };
-        let (Some(user), Some(item)) = (fields.next(), fields.next()) else {
-            return Err(format!(
-                "{}: expected `user item [unix-seconds]`, found {line:?}",
-                at()
-            ));
-        };
-        if user.is_empty() || item.is_empty() {
-            return Err(format!("{}: empty user or item in {line:?}", at()));
-        }
-        let time = match fields.next().filter(|t| !t.is_empty()) {
-            None => 0,
-            Some(text) => text.parse::<i64>().map_err(|_| {
-                format!(
-                    "{}: column 3 (time) must be whole unix seconds, found {text:?}",
-                    at()
-                )
-            })?,
-        };
-        rows.push((
-            users.get_or_insert(user),
-            items.get_or_insert(item),
-            1.0,
-            time,
-        ));
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]
@@ -643,7 +584,7 @@ mod tests {
         // Space-separated, no times: the last line of each user is their latest item,
         // whatever the ids' order; a time column, when given, wins over file order.
         let plain = write(&dir, "plain.txt", "1 30\n1 10\n1 20\n2 10\n2 30\n");
-        let data = load_interactions(&plain).unwrap();
+        let data = interaction_files::load(&plain).unwrap();
         let split = leave_last_out(&data);
         let item = |i: u32| data.items.external(i).unwrap().to_string();
         let user = |u: &str| data.users.get(u).unwrap();
@@ -668,7 +609,7 @@ mod tests {
             .collect();
         assert_eq!(order, ["30", "10", "20"]);
         let timed = write(&dir, "timed.tsv", "u\tb\t200\nu\ta\t100\n");
-        let data = load_interactions(&timed).unwrap();
+        let data = interaction_files::load(&timed).unwrap();
         let last = data.last_item(0).unwrap();
         assert_eq!(data.items.external(last), Some("b"));
         let _ = std::fs::remove_dir_all(&dir);
