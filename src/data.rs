@@ -240,6 +240,32 @@ impl Dataset {
             .collect()
     }
 
+    /// Sorts `(user, item, weight, time)` tuples of this dataset's pairs by user, then as
+    /// this dataset orders each user's events (time, then input order), so a dataset
+    /// built from them (a split's training part) keeps every user's sequence. Pairs this
+    /// dataset lacks go last within their time.
+    pub fn sort_in_time_order(&self, events: &mut [(u32, u32, f32, i64)]) {
+        events.sort_by_cached_key(|&(user, item, _, time)| {
+            (
+                user,
+                time,
+                self.input_position(user, item).unwrap_or(u32::MAX),
+            )
+        });
+    }
+
+    /// Where the latest event of `(user, item)` came in this dataset's input.
+    fn input_position(&self, user: u32, item: u32) -> Option<u32> {
+        let row = user as usize;
+        if row >= self.matrix.outer_dims() {
+            return None;
+        }
+        let range = self.matrix.indptr().outer_inds_sz(row);
+        let items = &self.matrix.indices()[range.clone()];
+        let k = items.binary_search(&(item as usize)).ok()?;
+        Some(self.order[range.start + k])
+    }
+
     /// The items of `user` with their weights and latest times.
     pub fn user_events(&self, user: u32) -> impl Iterator<Item = (u32, f32, i64)> + '_ {
         let row = user as usize;

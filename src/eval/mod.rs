@@ -118,7 +118,10 @@ pub fn cold_start_split(data: &Dataset, item_share: f64, seed: u64) -> Split {
 }
 
 fn split_from(data: &Dataset, train: &[(u32, u32, f32, i64)], test: Vec<Vec<u32>>) -> Split {
-    let mut train = Dataset::from_timed(data.users.clone(), data.items.clone(), train);
+    // Each user's training events keep their order (sequence models read it).
+    let mut train = train.to_vec();
+    data.sort_in_time_order(&mut train);
+    let mut train = Dataset::from_timed(data.users.clone(), data.items.clone(), &train);
     train.excluded = data.excluded.clone();
     train.features = data.features.clone();
     Split {
@@ -222,6 +225,26 @@ pub fn evaluate(model: &dyn Recommender, split: &Split, k: usize) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_keep_each_users_order() {
+        // No times: input order is time order, and it is not the items' id order.
+        let events: Vec<(u32, u32, f32, i64)> =
+            [2, 0, 4, 1, 3].iter().map(|&i| (0, i, 1.0, 0)).collect();
+        let data = Dataset::from_timed(ids(1), ids(5), &events);
+        let order = |d: &Dataset| d.sequence(0).iter().map(|&(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(order(&data), [2, 0, 4, 1, 3]);
+        let split = leave_last_out(&data);
+        assert_eq!(split.test[0], [3]);
+        assert_eq!(order(&split.train), [2, 0, 4, 1]);
+        // A random split keeps the training items in their order too.
+        let split = stratified_split(&data, 0.6, 7);
+        let train = order(&split.train);
+        let mut in_input_order = train.clone();
+        in_input_order.sort_by_key(|i| [2, 0, 4, 1, 3].iter().position(|j| j == i));
+        assert_eq!(train, in_input_order);
+        assert_eq!(train.len(), 3);
+    }
 
     #[test]
     fn leave_last_out_holds_out_the_latest() {

@@ -179,6 +179,7 @@ impl Holdout {
                 }
             }
         }
+        data.sort_in_time_order(&mut train);
         let mut train_data = Dataset::from_timed(data.users.clone(), data.items.clone(), &train);
         train_data.excluded = data.excluded.clone();
         train_data.features = data.features.clone();
