@@ -1,20 +1,22 @@
-//! Training and serving figures of the neural models on MovieLens-100k (Microsoft
-//! Recommenders split: stratified 75/25, seed 42; titles and genres as features).
+//! Training and serving figures of the neural models: NeuMF and two-tower on MovieLens-100k
+//! (Microsoft Recommenders split: stratified 75/25, seed 42; titles and genres as
+//! features), SASRec on Amazon Video Games (the training part of leave-last-out).
 //!
 //! Each model runs in a child process of its own with RAYON_NUM_THREADS=2, so its peak
 //! resident memory (VmHWM) is its own. Prints seconds per epoch (median of the epochs
 //! run), peak memory, and the time to score one user over the whole catalogue and pick
 //! the top 10 (median and p99 over 500 users).
 //!
-//! Run: `cargo bench -p curio --bench neural` (reads ../shared/datasets/ml-100k, or
-//! $CURIO_DATASETS/ml-100k). `NEURAL_BENCH_EPOCHS` sets the epochs timed (default 5).
+//! Run: `cargo bench -p curio --bench neural` (reads ../shared/datasets/ml-100k and
+//! amazon-games/Video.txt, or the same under $CURIO_DATASETS). `NEURAL_BENCH_EPOCHS` sets
+//! the epochs timed (default 5), `NEURAL_BENCH_MODELS` the models (default all three).
 
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use curio::eval::stratified_split;
-use curio::neural::{NeuMf, NeuMfConfig, TwoTower, TwoTowerConfig};
+use curio::eval::{leave_last_out, stratified_split};
+use curio::neural::{NeuMf, NeuMfConfig, SasRec, SasRecConfig, TwoTower, TwoTowerConfig};
 use curio::topk::top_k;
 use curio::{Dataset, Recommender};
 
@@ -41,6 +43,15 @@ fn ml_100k() -> Dataset {
     stratified_split(&data, 0.75, 42).train
 }
 
+/// Amazon Video Games, each user's items in file (time) order; the training part of
+/// leave-last-out.
+fn games() -> Dataset {
+    let path = datasets().join("amazon-games/Video.txt");
+    let data = curio::interaction_files::load(&path)
+        .unwrap_or_else(|e| panic!("{} is needed: {e}", path.display()));
+    leave_last_out(&data).train
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -60,13 +71,22 @@ fn child(model_name: &str) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let data = ml_100k();
+    let data = if model_name == "sasrec" {
+        games()
+    } else {
+        ml_100k()
+    };
     let rss_before = peak_rss_mib();
     let mut model: Box<dyn Recommender> = match model_name {
         "neumf" => Box::new(NeuMf::new(NeuMfConfig {
             epochs,
             validation: 0.0,
             ..NeuMfConfig::default()
+        })),
+        "sasrec" => Box::new(SasRec::new(SasRecConfig {
+            epochs,
+            validation: false,
+            ..SasRecConfig::default()
         })),
         _ => Box::new(TwoTower::new(TwoTowerConfig {
             epochs,
@@ -118,10 +138,12 @@ fn main() {
         return;
     }
     println!(
-        "MovieLens-100k, stratified 75/25 train split (seed 42), flex backend, RAYON_NUM_THREADS=2, release build"
+        "MovieLens-100k, stratified 75/25 train split (seed 42); Amazon Video Games, leave-last-out train split (sasrec); flex backend, RAYON_NUM_THREADS=2, release build"
     );
     let exe = std::env::current_exe().expect("own path");
-    for model in ["neumf", "two-tower"] {
+    let models =
+        std::env::var("NEURAL_BENCH_MODELS").unwrap_or_else(|_| "neumf,two-tower,sasrec".into());
+    for model in models.split(',').map(str::trim).filter(|m| !m.is_empty()) {
         let status = std::process::Command::new(&exe)
             .args(["--child", model])
             .env("RAYON_NUM_THREADS", "2")

@@ -95,8 +95,6 @@ pub const MODELS: [ModelInfo; 13] = [
     },
     ModelInfo {
         quick: true,
-        // Not served until a strategy variant uses it.
-        served: false,
         ..info("session-knn", "Session-kNN (recent clicks)")
     },
     info("neumf", "NeuMF (neural)"),
@@ -409,8 +407,8 @@ mod tests {
         assert_eq!(quick_among(&served), ["popularity", "content"]);
         // A node serves everything but EASE, and its blender leaves EASE out too.
         let node = serve_defaults();
-        assert_eq!(node.len(), MODELS.len() - 3);
-        for left_out in ["ease", "session-knn", "sasrec"] {
+        assert_eq!(node.len(), MODELS.len() - 2);
+        for left_out in ["ease", "sasrec"] {
             assert!(!node.contains(&left_out.to_string()), "{left_out}");
         }
         let members = serve_default_params()["blend"]["members"].clone();

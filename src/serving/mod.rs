@@ -113,8 +113,9 @@ pub struct Shopper<'a> {
 /// What the rules need about the shopper, worked out once per list.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// The weighted history the models score (item, weight), sorted by item; the
-    /// onboarding interests' best sellers when the shopper has no event yet.
+    /// The weighted history the models score (item, weight), ordered by each item's
+    /// latest event, oldest first; the onboarding interests' best sellers when the
+    /// shopper has no event yet.
     pub history: Vec<(u32, f32)>,
     /// Products with any event (not recommended back on personal surfaces).
     pub seen: HashSet<i64>,

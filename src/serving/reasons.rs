@@ -16,11 +16,14 @@ pub fn because_of(
     let &(because, _) = explanation.because_of.first()?;
     let product = *catalog.product_ids.get(because as usize)?;
     let title = &catalog.titles[because as usize];
+    // The product of the shopper's latest event: what sequence models read first.
+    let latest = history.events().next_back().map(|e| e.product_id) == Some(product);
     Some(match history.strongest(product) {
         Some(InteractionKind::Purchase) => format!("Because you bought {title}"),
         Some(InteractionKind::AddToCart) => format!("Goes with {title} in your cart"),
         Some(InteractionKind::Like) => format!("Because you liked {title}"),
         Some(InteractionKind::Rating) => format!("Because you rated {title}"),
+        Some(_) if latest => format!("Because you just viewed {title}"),
         Some(_) => format!("Because you viewed {title}"),
         // A pseudo-history item from onboarding.
         None => match &catalog.category_names[because as usize] {
@@ -121,5 +124,31 @@ mod tests {
             "Goes with P1 in your cart"
         );
         assert_eq!(anchored("P1", true, InteractionKind::Like), "Similar to P1");
+    }
+
+    #[test]
+    fn the_latest_view_is_just_viewed() {
+        let catalog = catalog(&[(1, "Toys", 1), (2, "Toys", 1)]);
+        let mut history = History::default();
+        for (product_id, at_ms) in [(1, 5), (2, 6)] {
+            history.push(ShopperEvent {
+                product_id,
+                kind: InteractionKind::View,
+                value: None,
+                at_ms,
+            });
+        }
+        let explained = |item: u32| Explanation {
+            because_of: vec![(item, 1.0)],
+            note: None,
+        };
+        assert_eq!(
+            because_of(&catalog, &history, &explained(1)).as_deref(),
+            Some("Because you just viewed P2")
+        );
+        assert_eq!(
+            because_of(&catalog, &history, &explained(0)).as_deref(),
+            Some("Because you viewed P1")
+        );
     }
 }

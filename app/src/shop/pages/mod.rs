@@ -95,6 +95,7 @@ pub fn ShopHome() -> impl IntoView {
                             }).collect_view()}
                         </nav>
                         <RecommendationRow surface="for_you" departments=home.departments.clone()/>
+                        <RecommendationRow surface="next_for_you"/>
                         <RecommendationRow surface="because_you_liked"/>
                         <ProductRow title="Recently viewed".into() cards=home.recent surface="home:recent".into()/>
                         <RecommendationRow surface="buy_again"/>

@@ -239,5 +239,6 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
         </article>
         <RecommendationRow surface="bought_together" product=id/>
         <RecommendationRow surface="similar" product=id/>
+        <RecommendationRow surface="next_for_you"/>
     }
 }
