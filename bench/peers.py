@@ -1,5 +1,12 @@
-"""One stratified 75/25 split of MovieLens-100k, the same models fitted by `implicit` and by
-Curio on exactly that split, one table: model, fit seconds, NDCG@10, recall@10.
+"""One split, the same models fitted by `implicit` and by Curio on exactly that split, one
+table: model, fit seconds, NDCG@10, recall@10.
+
+- `--protocol stratified` (MovieLens-100k): per user a seeded 75/25 split; the same
+  hyper-parameters on both sides.
+- `--protocol leave-last-out` (a `user item` file in time order, such as Amazon Video
+  Games as preprocessed for SASRec): each user's last line is held out, the lines before
+  it train (written in file order, which Curio reads as time order); each library with
+  its own defaults, plus Curio's sequence models.
 
 Metrics follow Curio's definitions (src/metrics.rs): full ranking over the items a user
 did not see in training, every held-out item relevant, binary-gain NDCG with the ideal
@@ -15,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
 from implicit.bpr import BayesianPersonalizedRanking
-from implicit.nearest_neighbours import CosineRecommender
+from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 
 K = 10
 SEED = 42
@@ -37,6 +44,24 @@ def split(path, work):
         n_train = max(1, int(round(len(items) * 0.75)))
         train += [(user, i) for i in items[:n_train]]
         test += [(user, i) for i in items[n_train:]]
+    for name, pairs in (("train", train), ("test", test)):
+        with open(f"{work}/{name}.tsv", "w") as f:
+            f.writelines(f"{u}\t{i}\n" for u, i in pairs)
+    return train, test
+
+
+def split_last(path, work):
+    """Per user, in file order: the last item is held out (users with two or more)."""
+    rows = np.loadtxt(path, dtype=np.int64, usecols=(0, 1))
+    by_user = {}
+    for user, item in rows:
+        by_user.setdefault(int(user), []).append(int(item))
+    train, test = [], []
+    for user, items in by_user.items():
+        if len(items) >= 2:
+            test.append((user, items[-1]))
+            items = items[:-1]
+        train += [(user, i) for i in items]
     for name, pairs in (("train", train), ("test", test)):
         with open(f"{work}/{name}.tsv", "w") as f:
             f.writelines(f"{u}\t{i}\n" for u, i in pairs)
@@ -69,9 +94,11 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--curio", required=True)
+    parser.add_argument("--protocol", choices=["stratified", "leave-last-out"], default="stratified")
     args = parser.parse_args()
+    last = args.protocol == "leave-last-out"
 
-    train, test = split(args.data, args.work)
+    train, test = (split_last if last else split)(args.data, args.work)
     user_ids = {u: n for n, u in enumerate(sorted({u for u, _ in train}))}
     item_ids = {i: n for n, i in enumerate(sorted({i for _, i in train} | {i for _, i in test}))}
     rows = [user_ids[u] for u, _ in train]
@@ -83,26 +110,38 @@ def main():
         test_by_user.setdefault(user_ids[u], set()).add(item_ids[i])
     users = np.array(sorted(test_by_user))
 
-    results = [
-        run_implicit("als", AlternatingLeastSquares(**ALS, num_threads=args.threads, random_state=SEED,
-                                                     calculate_training_loss=False),
-                     matrix, users, test_by_user, args.threads),
-        run_implicit("bpr", BayesianPersonalizedRanking(**BPR, num_threads=args.threads, random_state=SEED),
-                     matrix, users, test_by_user, args.threads),
-        run_implicit("item-knn", CosineRecommender(**KNN, num_threads=args.threads),
-                     matrix, users, test_by_user, args.threads),
-    ]
+    if last:
+        # Each library's defaults; ALS with 128 factors (better than its default 100 here).
+        peers = [
+            ("als", AlternatingLeastSquares(factors=128, num_threads=args.threads, random_state=SEED,
+                                            calculate_training_loss=False)),
+            ("bpr", BayesianPersonalizedRanking(num_threads=args.threads, random_state=SEED)),
+            ("item-knn", CosineRecommender(K=100, num_threads=args.threads)),
+            ("bm25 item-knn", BM25Recommender(K=100, num_threads=args.threads)),
+        ]
+        sets = []
+        models = "popularity,item-knn,session-knn,als,bpr,sasrec"
+    else:
+        peers = [
+            ("als", AlternatingLeastSquares(**ALS, num_threads=args.threads, random_state=SEED,
+                                            calculate_training_loss=False)),
+            ("bpr", BayesianPersonalizedRanking(**BPR, num_threads=args.threads, random_state=SEED)),
+            ("item-knn", CosineRecommender(**KNN, num_threads=args.threads)),
+        ]
+        sets = [
+            f"als.factors={ALS['factors']}", f"als.regularization={ALS['regularization']}",
+            f"als.alpha={ALS['alpha']}", f"als.iterations={ALS['iterations']}",
+            f"bpr.factors={BPR['factors']}", f"bpr.learning_rate={BPR['learning_rate']}",
+            f"bpr.regularization={BPR['regularization']}", f"bpr.epochs={BPR['iterations']}",
+            f"item-knn.neighbours={KNN['K']}", "item-knn.shrinkage=0",
+        ]
+        models = "als,bpr,item-knn,ease"
+    results = [run_implicit(name, model, matrix, users, test_by_user, args.threads)
+               for name, model in peers]
 
     out = f"{args.work}/curio.json"
-    sets = [
-        f"als.factors={ALS['factors']}", f"als.regularization={ALS['regularization']}",
-        f"als.alpha={ALS['alpha']}", f"als.iterations={ALS['iterations']}",
-        f"bpr.factors={BPR['factors']}", f"bpr.learning_rate={BPR['learning_rate']}",
-        f"bpr.regularization={BPR['regularization']}", f"bpr.epochs={BPR['iterations']}",
-        f"item-knn.neighbours={KNN['K']}", "item-knn.shrinkage=0",
-    ]
     command = [args.curio, "eval", "--train", f"{args.work}/train.tsv", "--test", f"{args.work}/test.tsv",
-               "--k", str(K), "--models", "als,bpr,item-knn,ease", "--json", out]
+               "--k", str(K), "--models", models, "--json", out]
     for s in sets:
         command += ["--set", s]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -111,7 +150,10 @@ def main():
             results.append((f"curio {row['model']}", row["fit_seconds"], row["metrics"]["ndcg"],
                             row["metrics"]["recall"]))
 
-    print(f"MovieLens-100k, stratified 0.75 split (seed {SEED}), k={K}, {args.threads} threads")
+    if last:
+        print(f"{args.data}, leave-last-out (file order is time order), k={K}, {args.threads} threads")
+    else:
+        print(f"MovieLens-100k, stratified 0.75 split (seed {SEED}), k={K}, {args.threads} threads")
     print(f"{'model':<20} {'fit s':>8} {'NDCG@10':>9} {'recall@10':>10}")
     for name, fit, ndcg, recall in results:
         print(f"{name:<20} {fit:>8.3f} {ndcg:>9.4f} {recall:>10.4f}")
