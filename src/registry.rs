@@ -170,6 +170,26 @@ pub fn default_blend_members() -> Vec<String> {
         .collect()
 }
 
+/// `params` with the blender's default members set to those the data can feed, unless
+/// the blender's members are named: without item features, the members that need them
+/// (content) are left out.
+pub fn with_feedable_blend(mut params: toml::Table, has_features: bool) -> toml::Table {
+    let blend = params
+        .entry("blend")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(table) = blend.as_table_mut() {
+        if !table.contains_key("members") {
+            let members = MODELS
+                .iter()
+                .filter(|m| m.blend_member && (has_features || !m.needs_features))
+                .map(|m| toml::Value::String(m.name.to_string()))
+                .collect();
+            table.insert("members".into(), toml::Value::Array(members));
+        }
+    }
+    params
+}
+
 /// The models a shop node trains and serves when `--models` names none.
 pub fn serve_defaults() -> Vec<String> {
     MODELS
@@ -407,6 +427,24 @@ mod tests {
         assert_eq!(quick_among(&served), ["popularity", "content"]);
         // A node serves everything but EASE, and its blender leaves EASE out too.
         let node = serve_defaults();
+        let bare = with_feedable_blend(toml::Table::new(), false);
+        let members = bare["blend"]["members"].as_array().unwrap();
+        assert!(
+            !members.iter().any(|m| m.as_str() == Some("content")),
+            "{members:?}"
+        );
+        assert!(members.iter().any(|m| m.as_str() == Some("item-knn")));
+        let full = with_feedable_blend(toml::Table::new(), true);
+        assert_eq!(
+            full["blend"]["members"].as_array().unwrap().len(),
+            default_blend_members().len()
+        );
+        let named: toml::Table = toml::from_str("[blend]\nmembers = [\"content\"]").unwrap();
+        assert_eq!(
+            with_feedable_blend(named.clone(), false),
+            named,
+            "named members stay"
+        );
         assert_eq!(node.len(), MODELS.len() - 2);
         for left_out in ["ease", "sasrec"] {
             assert!(!node.contains(&left_out.to_string()), "{left_out}");

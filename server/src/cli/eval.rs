@@ -145,10 +145,12 @@ pub fn run_with(
         return replay_surfaces(args, surfaces, &params, progress);
     }
     let (split, setup) = load_split(args)?;
+    let has_features = !split.train.features.is_empty();
+    let params = registry::with_feedable_blend(params, has_features);
     let names = args
         .models
         .clone()
-        .unwrap_or_else(|| registry::eval_defaults(!split.train.features.is_empty()));
+        .unwrap_or_else(|| registry::eval_defaults(has_features));
     let mut models = Vec::new();
     for name in &names {
         models.push(build_model(name.trim(), &params, args.seed)?);
@@ -574,6 +576,22 @@ mod tests {
             Some(0),
             "--set wins"
         );
+        // No --models, no item features: the defaults and the blender's members are the
+        // models these files can feed (no content model), as the README runs it.
+        let plain = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+        ]);
+        let results = run(&plain).unwrap();
+        let names: Vec<&str> = results
+            .rows
+            .iter()
+            .map(|r| r.report.model.as_str())
+            .collect();
+        assert!(!names.contains(&"content"), "{names:?}");
+        assert_eq!(names.last(), Some(&"blend"), "{names:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
