@@ -591,7 +591,16 @@ mod tests {
             .map(|r| r.report.model.as_str())
             .collect();
         assert!(!names.contains(&"content"), "{names:?}");
-        assert_eq!(names.last(), Some(&"blend"), "{names:?}");
+        assert!(names.contains(&"item-knn"), "{names:?}");
+        let blend = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--models",
+            "blend",
+        ]);
+        assert_eq!(run(&blend).unwrap().rows[0].report.model, "blend");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
