@@ -163,9 +163,14 @@ pub fn label(name: &str) -> &str {
 
 /// The blender's members when its parameters name none.
 pub fn default_blend_members() -> Vec<String> {
+    blend_members_for(true)
+}
+
+/// The blender's default members that data with (or without) item features can feed.
+fn blend_members_for(has_features: bool) -> Vec<String> {
     MODELS
         .iter()
-        .filter(|m| m.blend_member)
+        .filter(|m| m.blend_member && (has_features || !m.needs_features))
         .map(|m| m.name.to_string())
         .collect()
 }
@@ -179,10 +184,9 @@ pub fn with_feedable_blend(mut params: toml::Table, has_features: bool) -> toml:
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     if let Some(table) = blend.as_table_mut() {
         if !table.contains_key("members") {
-            let members = MODELS
-                .iter()
-                .filter(|m| m.blend_member && (has_features || !m.needs_features))
-                .map(|m| toml::Value::String(m.name.to_string()))
+            let members = blend_members_for(has_features)
+                .into_iter()
+                .map(toml::Value::String)
                 .collect();
             table.insert("members".into(), toml::Value::Array(members));
         }
