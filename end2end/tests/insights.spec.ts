@@ -93,7 +93,7 @@ test('insights are for admins only and show live counts after a shopper clicks',
   await expect(stream.locator('tr[data-kind="click"]', { hasText: opened }).first()).toBeVisible();
 
   // Split by one surface's variants.
-  await admin.getByRole('navigation', { name: 'Split the charts by' }).getByRole('link', { name: 'for_you' }).click();
+  await admin.getByRole('navigation', { name: 'Split the charts by' }).getByRole('link', { name: 'for_you', exact: true }).click();
   await expect(admin).toHaveURL(/surface=for_you/);
   await expect(admin.getByText('lines are one per variant')).toBeVisible();
 
