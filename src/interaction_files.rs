@@ -1,12 +1,14 @@
 //! Interaction files: `user item [unix-seconds]` per line (tab- or space-separated), the
 //! format of `curio eval --data`, `--train` and `--test` and of the published sequence
 //! benchmarks (Amazon as preprocessed for SASRec): without a time column, file order is
-//! time order.
+//! time order. Item files (`--items`): one JSON object per line giving an item's features.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::data::{Dataset, IdMap};
+use serde::Deserialize;
+
+use crate::data::{Dataset, IdMap, ItemFeatures};
 
 /// The interactions of `path` (see `--data`) as an implicit dataset in time order.
 pub fn load(path: &Path) -> Result<Dataset, String> {
@@ -65,4 +67,221 @@ pub fn read(
         ));
     }
     Ok(rows)
+}
+
+/// One line of an item file. Fields other than these are ignored.
+#[derive(Deserialize)]
+struct ItemLine {
+    id: Id,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    brand: Option<String>,
+    /// `"Electronics > Cameras"` or `["Electronics", "Cameras"]`, most general first.
+    #[serde(default)]
+    category: Option<OneOrMany>,
+    #[serde(default)]
+    tags: Option<OneOrMany>,
+    /// In major units (`12.5` is 12.50).
+    #[serde(default)]
+    price: Option<f64>,
+}
+
+/// An id as the interaction files write it: a string or a whole number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(i64),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_list(self, separator: &str) -> Vec<String> {
+        let list = match self {
+            Self::One(text) => text.split(separator).map(str::to_string).collect(),
+            Self::Many(list) => list,
+        };
+        list.into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// What [`read_items`] found.
+#[derive(Debug)]
+pub struct ItemFile {
+    /// One per item of the id map, in index order; an item without a line has only its id
+    /// as title.
+    pub features: Vec<ItemFeatures>,
+    /// Items of the id map that had a line.
+    pub described: usize,
+    /// Lines whose id is not an item of the interactions (skipped).
+    pub unknown: usize,
+}
+
+/// Reads an item file: one JSON object per line, `{"id": "B00X", "title": "...",
+/// "description": "...", "brand": "...", "category": "Games > Consoles", "tags": ["retro"],
+/// "price": 19.99}`; only `id` is required, and it must match the interactions' item
+/// column. Names the file, line and field of anything unreadable; a file that describes
+/// none of the items is an error (the ids are most likely from another data set).
+pub fn read_items(path: &Path, items: &IdMap) -> Result<ItemFile, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut features: Vec<Option<ItemFeatures>> = vec![None; items.len()];
+    let (mut described, mut unknown) = (0, 0);
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let at = || format!("{}:{}", path.display(), index + 1);
+        let line = line.map_err(|e| format!("{}: cannot read: {e}", at()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: ItemLine = serde_json::from_str(&line).map_err(|e| format!("{}: {e}", at()))?;
+        let id = match item.id {
+            Id::Text(text) => text,
+            Id::Number(n) => n.to_string(),
+        };
+        let price_minor = match item.price {
+            None => None,
+            Some(p) if p.is_finite() && (0.0..1e13).contains(&p) => {
+                Some((p * 100.0).round() as i64)
+            }
+            Some(p) => {
+                return Err(format!(
+                    "{}: field `price` must be a non-negative amount below 1e13, found {p}",
+                    at()
+                ))
+            }
+        };
+        let Some(index) = items.get(id.trim()) else {
+            unknown += 1;
+            continue;
+        };
+        let slot = &mut features[index as usize];
+        if slot.is_some() {
+            return Err(format!("{}: item {id:?} is described twice", at()));
+        }
+        described += 1;
+        *slot = Some(ItemFeatures {
+            title: item.title.unwrap_or_else(|| id.clone()),
+            description: item.description.unwrap_or_default(),
+            categories: item.category.map_or_else(Vec::new, |c| c.into_list(">")),
+            tags: item.tags.map_or_else(Vec::new, |t| t.into_list(",")),
+            brand: item.brand.filter(|b| !b.trim().is_empty()),
+            price_minor,
+        });
+    }
+    if described == 0 {
+        return Err(format!(
+            "{}: no line describes an item of the interactions (the `id` field must match \
+             their item column)",
+            path.display()
+        ));
+    }
+    let features = features
+        .into_iter()
+        .enumerate()
+        .map(|(index, f)| {
+            f.unwrap_or_else(|| ItemFeatures {
+                title: items.external(index as u32).unwrap_or_default().to_string(),
+                ..ItemFeatures::default()
+            })
+        })
+        .collect();
+    Ok(ItemFile {
+        features,
+        described,
+        unknown,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("curio-items-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn ids(list: &[&str]) -> IdMap {
+        let mut map = IdMap::new();
+        for id in list {
+            map.get_or_insert(id);
+        }
+        map
+    }
+
+    #[test]
+    fn item_lines_give_features_by_id() {
+        let path = file(
+            "items.jsonl",
+            concat!(
+                r#"{"id": "b", "title": "Bee", "category": "Games > Consoles", "tags": ["retro", " "], "brand": "Acme", "price": 19.99, "stars": 4}"#,
+                "\n\n",
+                r#"{"id": 7, "description": "seven", "category": ["Toys", "Cars"], "tags": "red, fast"}"#,
+                "\n",
+                r#"{"id": "zz", "title": "not in the interactions"}"#,
+                "\n",
+            ),
+        );
+        let found = read_items(&path, &ids(&["a", "b", "7"])).unwrap();
+        assert_eq!((found.described, found.unknown), (2, 1));
+        let [a, b, seven] = &found.features[..] else {
+            panic!("{:?}", found.features)
+        };
+        assert_eq!(a.title, "a");
+        assert!(a.categories.is_empty() && a.brand.is_none());
+        assert_eq!(b.title, "Bee");
+        assert_eq!(b.categories, ["Games", "Consoles"]);
+        assert_eq!(b.tags, ["retro"]);
+        assert_eq!(b.brand.as_deref(), Some("Acme"));
+        assert_eq!(b.price_minor, Some(1999));
+        assert_eq!(seven.title, "7");
+        assert_eq!(seven.description, "seven");
+        assert_eq!(seven.categories, ["Toys", "Cars"]);
+        assert_eq!(seven.tags, ["red", "fast"]);
+    }
+
+    #[test]
+    fn bad_item_lines_name_the_line_and_field() {
+        let known = ids(&["a", "b"]);
+        let err = |text: &str| read_items(&file("bad.jsonl", text), &known).unwrap_err();
+        let missing = err("{\"id\": \"a\"}\n{\"title\": \"no id\"}\n");
+        assert!(
+            missing.contains("bad.jsonl:2") && missing.contains("`id`"),
+            "{missing}"
+        );
+        let typed = err("{\"id\": \"a\", \"title\": 3}\n");
+        assert!(
+            typed.contains("bad.jsonl:1") && typed.contains("invalid type"),
+            "{typed}"
+        );
+        let price = err("{\"id\": \"a\", \"price\": -2}\n");
+        assert!(
+            price.contains("bad.jsonl:1") && price.contains("`price`"),
+            "{price}"
+        );
+        let twice = err("{\"id\": \"a\"}\n{\"id\": \"a\"}\n");
+        assert!(
+            twice.contains("bad.jsonl:2") && twice.contains("twice"),
+            "{twice}"
+        );
+        let none = err("{\"id\": \"q\"}\n");
+        assert!(none.contains("no line describes"), "{none}");
+        let json = err("not json\n");
+        assert!(json.contains("bad.jsonl:1"), "{json}");
+    }
 }
