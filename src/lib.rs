@@ -25,6 +25,7 @@ pub mod registry;
 pub mod serving;
 pub mod strategy;
 pub mod topk;
+pub mod tune;
 pub mod vector;
 
 pub use data::{Dataset, Event, IdMap, ItemFeatures};

@@ -17,7 +17,7 @@ use curio::movielens::{
 };
 use curio::neural::EpochReport;
 use curio::Recommender;
-use curio::{interaction_files, registry};
+use curio::{interaction_files, registry, tune};
 use serde::Serialize;
 
 /// Arguments of `curio eval`.
@@ -46,6 +46,13 @@ pub struct EvalArgs {
     /// Held-out pairs, same format; every pair is a relevant item.
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
+    /// Item features for `--data` or `--train`/`--test`: JSON lines, one object per item,
+    /// `{"id": "B00X", "title": "...", "description": "...", "brand": "...",
+    /// "category": "Games > Consoles", "tags": ["retro"], "price": 19.99}` (only `id` is
+    /// required; it matches the interactions' item column). With it the content model and
+    /// the blend's content member run.
+    #[arg(long, conflicts_with_all = ["movielens", "demo"])]
+    pub items: Option<PathBuf>,
     /// How to split `--movielens`, `--data` or `--demo` data.
     #[arg(long, value_enum, default_value_t = Protocol::Stratified)]
     pub protocol: Protocol,
@@ -86,6 +93,18 @@ pub struct EvalArgs {
     /// The strategy `--surface` replays (the built-in one otherwise).
     #[arg(long)]
     pub strategy: Option<PathBuf>,
+    /// Tune each model first: this many trials of a seeded random search (the first is
+    /// the parameters given) on a validation split nested in the training data (the
+    /// same protocol, one step earlier); the test split then measures the best.
+    #[arg(long, default_value_t = 0, conflicts_with = "surface")]
+    pub tune: usize,
+    /// Validation users scored per trial, at most (a seeded sample).
+    #[arg(long, default_value_t = 5000)]
+    pub tune_users: usize,
+    /// Write the tuned parameters (with those given) to this TOML file, for
+    /// `curio eval --params` and `curio serve --model-params`.
+    #[arg(long, requires = "tune")]
+    pub tune_out: Option<PathBuf>,
 }
 
 /// How `--movielens`, `--data` or `--demo` data is split.
@@ -146,11 +165,14 @@ pub fn run_with(
     }
     let (split, setup) = load_split(args)?;
     let has_features = !split.train.features.is_empty();
-    let params = registry::with_feedable_blend(params, has_features);
+    let mut params = registry::with_feedable_blend(params, has_features);
     let names = args
         .models
         .clone()
         .unwrap_or_else(|| registry::eval_defaults(has_features));
+    if args.tune > 0 {
+        params = tune_models(args, &names, params, &split)?;
+    }
     let mut models = Vec::new();
     for name in &names {
         models.push(build_model(name.trim(), &params, args.seed)?);
@@ -188,6 +210,101 @@ pub fn run_with(
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(results)
+}
+
+/// `--tune`: tunes each named model that has a search space (the blender's members when
+/// the blender is named) and returns `params` with the best tables; writes `--tune-out`.
+fn tune_models(
+    args: &EvalArgs,
+    names: &[String],
+    mut params: toml::Table,
+    split: &Split,
+) -> Result<toml::Table, String> {
+    let nested = match args.protocol {
+        Protocol::LeaveLastOut => tune::Nested::LeaveLastOut,
+        Protocol::Stratified | Protocol::ColdStart => tune::Nested::Stratified(args.ratio),
+    };
+    let validation = tune::nested_split(&split.train, nested, args.seed, args.tune_users);
+    let scored = validation.test.iter().filter(|t| !t.is_empty()).count();
+    let mut queue: Vec<String> = Vec::new();
+    for name in names.iter().map(|n| n.trim().to_string()) {
+        let members = (name == "blend")
+            .then(|| params.get("blend")?.get("members")?.as_array().cloned())
+            .flatten()
+            .unwrap_or_default();
+        for m in members
+            .iter()
+            .filter_map(|m| m.as_str())
+            .map(str::to_string)
+        {
+            if !queue.contains(&m) {
+                queue.push(m);
+            }
+        }
+        if !queue.contains(&name) {
+            queue.push(name);
+        }
+    }
+    for name in queue {
+        if tune::space(&name).is_none() {
+            println!("{name}: nothing to tune, kept as given");
+            continue;
+        }
+        println!(
+            "tuning {name}: {} trials on a nested {nested:?} split, {scored} validation users",
+            args.tune
+        );
+        let tuned = tune::tune(
+            &name,
+            &params,
+            &validation,
+            args.tune,
+            args.seed,
+            args.k,
+            &mut |index, trial| {
+                println!(
+                    "  {name} trial {index}: NDCG@{} {:.4} in {:.1} s ({})",
+                    args.k,
+                    trial.ndcg,
+                    trial.fit_seconds,
+                    describe(&trial.params)
+                )
+            },
+        )?;
+        let best = tuned.best();
+        println!(
+            "{name} tuned: validation NDCG@{} {:.4} as given, {:.4} at trial {} ({})",
+            args.k,
+            tuned.trials[0].ndcg,
+            best.ndcg,
+            tuned.best,
+            describe(&best.params)
+        );
+        params.insert(name, toml::Value::Table(best.params.clone()));
+    }
+    if let Some(path) = &args.tune_out {
+        let text = format!(
+            "# Tuned by `curio eval --tune {}` (seed {}).\n{}",
+            args.tune,
+            args.seed,
+            toml::to_string(&params).map_err(|e| e.to_string())?
+        );
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("tuned parameters written to {}", path.display());
+    }
+    Ok(params)
+}
+
+/// `key = value` pairs of a parameter table, or "defaults".
+fn describe(table: &toml::Table) -> String {
+    if table.is_empty() {
+        return "defaults".into();
+    }
+    table
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--surface`: fits the models on a temporal split, measures each, then replays each
@@ -428,13 +545,39 @@ pub fn load_demo() -> Dataset {
     curio::demo::generate(&curio::demo::DemoConfig::default()).dataset()
 }
 
+/// Gives `data` the features of an `--items` file, saying how many items it described.
+fn attach_item_file(data: &mut Dataset, path: Option<&Path>) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let found = interaction_files::read_items(path, &data.items)?;
+    println!(
+        "{}: {} of {} items described{}",
+        path.display(),
+        found.described,
+        data.n_items(),
+        if found.unknown > 0 {
+            format!(
+                ", {} lines for items without interactions skipped",
+                found.unknown
+            )
+        } else {
+            String::new()
+        }
+    );
+    data.features = found.features;
+    Ok(())
+}
+
 fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
     let source = match (&args.movielens, &args.data, args.demo) {
         (Some(dir), _, _) => Some((
             load_movielens(dir)?,
             dir.join("u.data").display().to_string(),
         )),
-        (None, Some(path), _) => Some((interaction_files::load(path)?, path.display().to_string())),
+        (None, Some(path), _) => {
+            let mut data = interaction_files::load(path)?;
+            attach_item_file(&mut data, args.items.as_deref())?;
+            Some((data, path.display().to_string()))
+        }
         (None, None, true) => Some((load_demo(), "generated default shop".to_string())),
         (None, None, false) => None,
     };
@@ -490,7 +633,8 @@ fn load_split(args: &EvalArgs) -> Result<(Split, String), String> {
         .into_iter()
         .map(|(u, i, _, _)| (u, i))
         .collect();
-    let train = Dataset::from_timed(users, items, &train_rows);
+    let mut train = Dataset::from_timed(users, items, &train_rows);
+    attach_item_file(&mut train, args.items.as_deref())?;
     Ok((
         explicit_split(train, &test_pairs),
         format!(
@@ -604,6 +748,87 @@ mod tests {
         // that a member needs features.
         if let Err(e) = run(&blend) {
             assert!(!e.contains("features"), "{e}");
+        }
+        // With --items the defaults take the content model, and the two categories of
+        // the file are the two tastes, so content alone finds every held-out item.
+        let mut lines = String::new();
+        for (id, category) in [("x", "Games"), ("y", "Games"), ("z", "Games")]
+            .into_iter()
+            .chain([("p", "Toys"), ("q", "Toys"), ("r", "Toys")])
+        {
+            lines.push_str(&format!(
+                "{{\"id\": \"{id}\", \"title\": \"{category} {id}\", \"category\": \"{category}\"}}\n"
+            ));
+        }
+        let items = write(&dir, "items.jsonl", &lines);
+        let described = args(&[
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--items",
+            items.to_str().unwrap(),
+            "--k",
+            "1",
+        ]);
+        let results = run(&described).unwrap();
+        let content = results
+            .rows
+            .iter()
+            .find(|r| r.report.model == "content")
+            .expect("content runs with --items");
+        assert_eq!(content.report.metrics.hit_rate, 1.0, "{content:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn tuned_parameters_are_written_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("curio-tune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Twelve users in two tastes of six items, four items each in file order.
+        let mut train = String::new();
+        let mut test = String::new();
+        for user in 0..12 {
+            let base = if user % 2 == 0 { 0 } else { 6 };
+            for step in 0..5 {
+                let item = base + (user / 2 + step) % 6;
+                let line = format!("u{user}\ti{item}\n");
+                if step < 4 {
+                    train.push_str(&line)
+                } else {
+                    test.push_str(&line)
+                }
+            }
+        }
+        let train = write(&dir, "train.tsv", &train);
+        let test = write(&dir, "test.tsv", &test);
+        let out = dir.join("tuned.toml");
+        let files = [
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--protocol",
+            "leave-last-out",
+            "--models",
+            "popularity,user-knn",
+        ];
+        let mut tuned_args = files.to_vec();
+        tuned_args.extend(["--tune", "3", "--tune-out", out.to_str().unwrap()]);
+        let tuned = run(&args(&tuned_args)).unwrap();
+        let written: toml::Table = std::fs::read_to_string(&out).unwrap().parse().unwrap();
+        let knn = written["user-knn"].as_table().unwrap();
+        assert!(knn.is_empty() || knn.contains_key("neighbours"), "{knn:?}");
+        // The file reproduces the tuned run's figures.
+        let mut again_args = files.to_vec();
+        again_args.extend(["--params", out.to_str().unwrap()]);
+        let again = run(&args(&again_args)).unwrap();
+        for (a, b) in tuned.rows.iter().zip(&again.rows) {
+            assert_eq!(
+                a.report.metrics.ndcg, b.report.metrics.ndcg,
+                "{}",
+                a.report.model
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
