@@ -245,6 +245,7 @@ fn tune_models(
             queue.push(name);
         }
     }
+    let mut tuned = Vec::new();
     for name in queue {
         if tune::space(&name).is_none() {
             println!("{name}: nothing to tune, kept as given");
@@ -254,7 +255,7 @@ fn tune_models(
             "tuning {name}: {} trials on a nested {nested:?} split, {scored} validation users",
             args.tune
         );
-        let tuned = tune::tune(
+        let search = tune::tune(
             &name,
             &params,
             &validation,
@@ -271,23 +272,30 @@ fn tune_models(
                 )
             },
         )?;
-        let best = tuned.best();
+        let best = search.best();
         println!(
             "{name} tuned: validation NDCG@{} {:.4} as given, {:.4} at trial {} ({})",
             args.k,
-            tuned.trials[0].ndcg,
+            search.trials[0].ndcg,
             best.ndcg,
-            tuned.best,
+            search.best,
             describe(&best.params)
         );
-        params.insert(name, toml::Value::Table(best.params.clone()));
+        params.insert(name.clone(), toml::Value::Table(best.params.clone()));
+        tuned.push((name, best.params.clone()));
     }
     if let Some(path) = &args.tune_out {
+        // The tables given and the tuned ones; not the blender's members that eval
+        // filled in for this data (a shop node picks its own).
+        let mut file = load_params(args)?;
+        for (name, table) in tuned {
+            file.insert(name, toml::Value::Table(table));
+        }
         let text = format!(
             "# Tuned by `curio eval --tune {}` (seed {}).\n{}",
             args.tune,
             args.seed,
-            toml::to_string(&params).map_err(|e| e.to_string())?
+            toml::to_string(&file).map_err(|e| e.to_string())?
         );
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("tuned parameters written to {}", path.display());
@@ -817,6 +825,7 @@ mod tests {
         tuned_args.extend(["--tune", "3", "--tune-out", out.to_str().unwrap()]);
         let tuned = run(&args(&tuned_args)).unwrap();
         let written: toml::Table = std::fs::read_to_string(&out).unwrap().parse().unwrap();
+        assert!(!written.contains_key("blend"), "{written:?}");
         let knn = written["user-knn"].as_table().unwrap();
         assert!(knn.is_empty() || knn.contains_key("neighbours"), "{knn:?}");
         // The file reproduces the tuned run's figures.

@@ -214,8 +214,13 @@ impl RecService {
                         path.display()
                     ))
                 })?;
-                toml::from_str(&text)
-                    .map_err(|e| Error::Startup(format!("model parameters: {e}")))?
+                let file: toml::Table = toml::from_str(&text)
+                    .map_err(|e| Error::Startup(format!("model parameters: {e}")))?;
+                // A file's tables replace the defaults' (so a file without `[blend]`,
+                // such as `curio eval --tune-out` writes, keeps the served members).
+                let mut params = curio::registry::serve_default_params();
+                params.extend(file);
+                params
             }
             None => curio::registry::serve_default_params(),
         };
