@@ -687,7 +687,7 @@ async fn next_for_you_follows_the_order_of_the_clicks() {
         std::fs::write(
             &params,
             "[sasrec]\ndims = 32\nblocks = 1\nmax_len = 20\nepochs = 8\nvalidation = false\n\
-             dropout = 0.2\nlearning_rate = 0.001\n",
+             dropout = 0.2\nlearning_rate = 0.001\nnegatives = 256\n",
         )
         .unwrap();
         db.config.models = vec!["popularity".into(), "sasrec".into()];
