@@ -94,8 +94,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub strategy: Option<PathBuf>,
     /// Tune each model first: this many trials of a seeded random search (the first is
-    /// the parameters given) on a validation split nested in the training data (the
-    /// same protocol, one step earlier); the test split then measures the best.
+    /// the parameters given) on a validation split nested in the training data (for
+    /// leave-last-out each user's latest training item, else a stratified `--ratio`
+    /// split of it); the test split then measures the best.
     #[arg(long, default_value_t = 0, conflicts_with = "surface")]
     pub tune: usize,
     /// Validation users scored per trial, at most (a seeded sample).
