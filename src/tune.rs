@@ -3,8 +3,9 @@
 //!
 //! Each model that can be tuned has a search space ([`space`]): a range per key of its
 //! parameter table. Trial 0 is the parameters given (the model's defaults unless a file
-//! or `--set` names others), so the best trial is never worse on validation than what
-//! would have run untuned; the other trials draw every key of the space at random.
+//! or `--set` names others), so the result is never worse on validation than what would
+//! have run untuned, and it stays unless a trial beats it by [`MIN_GAIN`]; the other
+//! trials draw every key of the space at random.
 
 use std::time::Instant;
 
@@ -160,6 +161,11 @@ pub fn nested_split(train: &Dataset, nested: Nested, seed: u64, max_users: usize
     split
 }
 
+/// The relative validation gain over the parameters given that a trial needs to replace
+/// them: on ML-100k, ALS's best of 20 trials was 0.15% above its defaults on validation
+/// and 1.8% below them on the test split.
+pub const MIN_GAIN: f64 = 0.01;
+
 /// One set of parameters tried.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
@@ -178,7 +184,8 @@ pub struct Tuned {
     pub model: String,
     /// Every trial, in order; the first is the parameters given.
     pub trials: Vec<Trial>,
-    /// Index of the best trial (the earliest of equals).
+    /// Index of the best trial (the earliest of equals), or 0 when it beats the
+    /// parameters given by less than [`MIN_GAIN`].
     pub best: usize,
 }
 
@@ -238,9 +245,15 @@ pub fn tune(
         on_trial(index, &trial);
         done.push(trial);
     }
-    let best = (0..done.len())
+    let top = (0..done.len())
         .max_by(|&a, &b| done[a].ndcg.total_cmp(&done[b].ndcg).then(b.cmp(&a)))
         .unwrap_or(0);
+    // A gain within validation noise is not taken: the parameters given stay.
+    let best = if done[top].ndcg > done[0].ndcg * (1.0 + MIN_GAIN) {
+        top
+    } else {
+        0
+    };
     Ok(Tuned {
         model: model.to_string(),
         trials: done,
@@ -326,7 +339,12 @@ mod tests {
         assert!(a.trials[1..]
             .iter()
             .all(|t| t.params.contains_key("neighbours")));
-        assert!(a.trials.iter().all(|t| t.ndcg <= a.best().ndcg));
+        let top = a.trials.iter().map(|t| t.ndcg).fold(0.0, f64::max);
+        if a.best == 0 {
+            assert!(top <= a.trials[0].ndcg * (1.0 + MIN_GAIN), "{a:?}");
+        } else {
+            assert_eq!(a.best().ndcg, top);
+        }
     }
 
     #[test]
