@@ -10,6 +10,25 @@ use serde::Deserialize;
 
 use crate::data::{Dataset, IdMap, ItemFeatures};
 
+/// The lines of `path` that are not blank, each with its `file:line` for error messages.
+fn lines(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<(String, String), String>> + '_, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(BufReader::new(file)
+        .lines()
+        .enumerate()
+        .filter_map(move |(index, line)| {
+            let at = format!("{}:{}", path.display(), index + 1);
+            match line {
+                Err(e) => Some(Err(format!("{at}: cannot read: {e}"))),
+                Ok(line) if line.trim().is_empty() => None,
+                Ok(line) => Some(Ok((at, line))),
+            }
+        }))
+}
+
 /// The interactions of `path` (see `--data`) as an implicit dataset in time order.
 pub fn load(path: &Path) -> Result<Dataset, String> {
     let mut users = IdMap::new();
@@ -27,15 +46,9 @@ pub fn read(
     users: &mut IdMap,
     items: &mut IdMap,
 ) -> Result<Vec<(u32, u32, f32, i64)>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut rows = Vec::new();
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let at = || format!("{}:{}", path.display(), index + 1);
-        let line = line.map_err(|e| format!("{}: cannot read: {e}", at()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
+    for entry in lines(path)? {
+        let (at, line) = entry?;
         let mut fields: Box<dyn Iterator<Item = &str>> = if line.contains('\t') {
             Box::new(line.split('\t').map(str::trim))
         } else {
@@ -44,18 +57,18 @@ pub fn read(
         let (Some(user), Some(item)) = (fields.next(), fields.next()) else {
             return Err(format!(
                 "{}: expected `user item [unix-seconds]`, found {line:?}",
-                at()
+                at
             ));
         };
         if user.is_empty() || item.is_empty() {
-            return Err(format!("{}: empty user or item in {line:?}", at()));
+            return Err(format!("{}: empty user or item in {line:?}", at));
         }
         let time = match fields.next().filter(|t| !t.is_empty()) {
             None => 0,
             Some(text) => text.parse::<i64>().map_err(|_| {
                 format!(
                     "{}: column 3 (time) must be whole unix seconds, found {text:?}",
-                    at()
+                    at
                 )
             })?,
         };
@@ -135,17 +148,11 @@ pub struct ItemFile {
 /// column. Names the file, line and field of anything unreadable; a file that describes
 /// none of the items is an error (the ids are most likely from another data set).
 pub fn read_items(path: &Path, items: &IdMap) -> Result<ItemFile, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut features: Vec<Option<ItemFeatures>> = vec![None; items.len()];
     let (mut described, mut unknown) = (0, 0);
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let at = || format!("{}:{}", path.display(), index + 1);
-        let line = line.map_err(|e| format!("{}: cannot read: {e}", at()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item: ItemLine = serde_json::from_str(&line).map_err(|e| format!("{}: {e}", at()))?;
+    for entry in lines(path)? {
+        let (at, line) = entry?;
+        let item: ItemLine = serde_json::from_str(&line).map_err(|e| format!("{}: {e}", at))?;
         let id = match item.id {
             Id::Text(text) => text,
             Id::Number(n) => n.to_string(),
@@ -158,7 +165,7 @@ pub fn read_items(path: &Path, items: &IdMap) -> Result<ItemFile, String> {
             Some(p) => {
                 return Err(format!(
                     "{}: field `price` must be a non-negative amount below 1e13, found {p}",
-                    at()
+                    at
                 ))
             }
         };
@@ -168,7 +175,7 @@ pub fn read_items(path: &Path, items: &IdMap) -> Result<ItemFile, String> {
         };
         let slot = &mut features[index as usize];
         if slot.is_some() {
-            return Err(format!("{}: item {id:?} is described twice", at()));
+            return Err(format!("{}: item {id:?} is described twice", at));
         }
         described += 1;
         *slot = Some(ItemFeatures {
@@ -259,29 +266,30 @@ mod tests {
     fn bad_item_lines_name_the_line_and_field() {
         let known = ids(&["a", "b"]);
         let err = |text: &str| read_items(&file("bad.jsonl", text), &known).unwrap_err();
-        let missing = err("{\"id\": \"a\"}\n{\"title\": \"no id\"}\n");
-        assert!(
-            missing.contains("bad.jsonl:2") && missing.contains("`id`"),
-            "{missing}"
+        let named = |text: &str, needles: &[&str]| {
+            let e = err(text);
+            assert!(
+                needles.iter().all(|n| e.contains(n)),
+                "{e} lacks {needles:?}"
+            );
+        };
+        named(
+            "{\"id\": \"a\"}\n{\"title\": \"no id\"}\n",
+            &["bad.jsonl:2", "`id`"],
         );
-        let typed = err("{\"id\": \"a\", \"title\": 3}\n");
-        assert!(
-            typed.contains("bad.jsonl:1") && typed.contains("invalid type"),
-            "{typed}"
+        named(
+            "{\"id\": \"a\", \"title\": 3}\n",
+            &["bad.jsonl:1", "invalid type"],
         );
-        let price = err("{\"id\": \"a\", \"price\": -2}\n");
-        assert!(
-            price.contains("bad.jsonl:1") && price.contains("`price`"),
-            "{price}"
+        named(
+            "{\"id\": \"a\", \"price\": -2}\n",
+            &["bad.jsonl:1", "`price`"],
         );
-        let twice = err("{\"id\": \"a\"}\n{\"id\": \"a\"}\n");
-        assert!(
-            twice.contains("bad.jsonl:2") && twice.contains("twice"),
-            "{twice}"
+        named(
+            "{\"id\": \"a\"}\n{\"id\": \"a\"}\n",
+            &["bad.jsonl:2", "twice"],
         );
-        let none = err("{\"id\": \"q\"}\n");
-        assert!(none.contains("no line describes"), "{none}");
-        let json = err("not json\n");
-        assert!(json.contains("bad.jsonl:1"), "{json}");
+        named("{\"id\": \"q\"}\n", &["no line describes"]);
+        named("not json\n", &["bad.jsonl:1"]);
     }
 }
