@@ -194,6 +194,20 @@ pub fn with_feedable_blend(mut params: toml::Table, has_features: bool) -> toml:
     params
 }
 
+/// `params` with the blender's `key` set to `value` unless the blender's table names it:
+/// `curio eval` asks a latest-item holdout of the blender under leave-last-out.
+pub fn with_blend_default(mut params: toml::Table, key: &str, value: &str) -> toml::Table {
+    let blend = params
+        .entry("blend")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(table) = blend.as_table_mut() {
+        table
+            .entry(key)
+            .or_insert_with(|| toml::Value::String(value.into()));
+    }
+    params
+}
+
 /// The models a shop node trains and serves when `--models` names none.
 pub fn serve_defaults() -> Vec<String> {
     MODELS
@@ -449,6 +463,16 @@ mod tests {
             named,
             "named members stay"
         );
+        let last = with_blend_default(named.clone(), "holdout", "last");
+        assert_eq!(last["blend"]["holdout"].as_str(), Some("last"));
+        assert_eq!(last["blend"]["members"], named["blend"]["members"]);
+        let random: toml::Table = toml::from_str("[blend]\nholdout = \"random\"").unwrap();
+        assert_eq!(
+            with_blend_default(random.clone(), "holdout", "last"),
+            random
+        );
+        let built = build("blend", &last, 1).unwrap();
+        assert_eq!(built.name(), "blend");
         assert_eq!(node.len(), MODELS.len() - 2);
         for left_out in ["ease", "sasrec"] {
             assert!(!node.contains(&left_out.to_string()), "{left_out}");

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::eval::stratified_split;
+use crate::eval::{leave_last_out, stratified_split, Split};
 use crate::recommender::{history_of, load, save, EngineError, Explanation, Recommender};
 use crate::topk::top_k;
 
@@ -62,6 +62,26 @@ pub struct BlendConfig {
     pub k: usize,
     /// Rounds of coordinate ascent on validation NDCG@k after the softmax fit (0: none).
     pub rounds: usize,
+    /// Which items the weights learn to find: a random share of each user's items, or
+    /// each user's latest item.
+    pub holdout: Holdout,
+    /// Users whose held-out items the weights learn from, at most: a seeded sample
+    /// (0: every user). Scoring them costs one full ranking per member each.
+    pub validation_users: usize,
+}
+
+/// How the blender holds out the items its weights learn to find.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Holdout {
+    /// A seeded share `validation` of each user's items, for each of `folds` splits
+    /// pooled: for data whose order says little (ratings, a stratified protocol).
+    #[default]
+    Random,
+    /// Each user's latest item (of users with two or more), one split: what a sequence
+    /// model is asked on ordered data, where a random share would hide the middle of a
+    /// sequence and leave its end in training. The members fit twice in all.
+    Last,
 }
 
 impl Default for BlendConfig {
@@ -77,6 +97,8 @@ impl Default for BlendConfig {
             price_bands: 5,
             k: 10,
             rounds: 5,
+            holdout: Holdout::Random,
+            validation_users: 10_000,
         }
     }
 }
@@ -403,6 +425,22 @@ impl Blend {
     }
 }
 
+/// The users of `split` with a held-out item, at most `cap` of them (0: all) drawn with
+/// `seed`, in index order.
+fn validation_users(split: &Split, cap: usize, seed: u64) -> Vec<u32> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut users: Vec<u32> = (0..split.test.len() as u32)
+        .filter(|&u| !split.test[u as usize].is_empty())
+        .collect();
+    if cap > 0 && users.len() > cap {
+        users.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        users.truncate(cap);
+        users.sort_unstable();
+    }
+    users
+}
+
 impl Recommender for Blend {
     fn name(&self) -> &'static str {
         "blend"
@@ -422,7 +460,10 @@ impl Recommender for Blend {
                 "the blender needs at least one member model".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.config.validation) || self.config.validation == 0.0 {
+        let random = self.config.holdout == Holdout::Random;
+        if random
+            && (!(0.0..1.0).contains(&self.config.validation) || self.config.validation == 0.0)
+        {
             return Err(EngineError::Data(format!(
                 "blend.validation must be between 0 and 1, got {}",
                 self.config.validation
@@ -431,16 +472,18 @@ impl Recommender for Blend {
         let n = data.n_items();
         let dims = self.dims();
         let mut groups: Vec<Group> = Vec::new();
-        // Several seeded validation splits, pooled: weights tuned on one split's noise
-        // would not carry over to the full data.
-        for fold in 0..self.config.folds.max(1) {
+        // Random: several seeded validation splits, pooled (weights tuned on one split's
+        // noise would not carry over to the full data). Last: the one latest-item split.
+        let folds = if random { self.config.folds.max(1) } else { 1 };
+        for fold in 0..folds {
             let seed = self.config.seed.wrapping_add(fold as u64);
-            let split = stratified_split(data, 1.0 - self.config.validation, seed);
+            let split = match self.config.holdout {
+                Holdout::Random => stratified_split(data, 1.0 - self.config.validation, seed),
+                Holdout::Last => leave_last_out(data),
+            };
             self.fit_members(&split.train, progress)?;
             let context = Context::build(&split.train, self.config.price_bands);
-            let users: Vec<u32> = (0..data.n_users() as u32)
-                .filter(|&u| !split.test[u as usize].is_empty())
-                .collect();
+            let users = validation_users(&split, self.config.validation_users, seed);
             let fold_groups: Vec<Group> = users
                 .par_iter()
                 .filter_map(|&user| {

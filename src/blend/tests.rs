@@ -281,3 +281,129 @@ fn context_features_read_categories_and_price_bands() {
     // Popularity: item 0 has one user, like the others; all equal here.
     assert!(out.iter().all(|r| (r[0] - out[0][0]).abs() < 1e-6));
 }
+
+/// Each user walks a chain: items `s, s + 1, ..., s + 5` (mod 45) in time order.
+fn chains() -> Dataset {
+    let mut users = crate::data::IdMap::new();
+    let mut items = crate::data::IdMap::new();
+    for u in 0..60 {
+        users.get_or_insert(&u.to_string());
+    }
+    for i in 0..45 {
+        items.get_or_insert(&i.to_string());
+    }
+    let mut events = Vec::new();
+    for u in 0..60u32 {
+        let start = (u * 7) % 45;
+        for step in 0..6u32 {
+            events.push((u, (start + step) % 45, 1.0, i64::from(1_000 * u + step)));
+        }
+    }
+    Dataset::from_timed(users, items, &events)
+}
+
+/// Knows the chains: the item after the last one leads.
+struct Next(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+/// Knows where a chain goes but not its order: the ten items from its first, the
+/// farther the higher.
+struct Bag;
+
+impl Recommender for Next {
+    fn name(&self) -> &'static str {
+        "next"
+    }
+    fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        scores.iter_mut().for_each(|s| *s = 0.0);
+        if let Some(&(last, _)) = history.last() {
+            scores[(last as usize + 1) % 45] = 5.0;
+        }
+    }
+    fn similar_items(&self, item: u32, _: usize) -> Vec<(u32, f32)> {
+        vec![((item + 1) % 45, 1.0)]
+    }
+    fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
+        Explanation::default()
+    }
+    fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+impl Recommender for Bag {
+    fn name(&self) -> &'static str {
+        "bag"
+    }
+    fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
+        Ok(())
+    }
+    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        scores.iter_mut().for_each(|s| *s = 0.0);
+        if let Some(&(first, _)) = history.first() {
+            for step in 0..10u32 {
+                scores[((first + step) % 45) as usize] = 1.0 + step as f32;
+            }
+        }
+    }
+    fn similar_items(&self, item: u32, _: usize) -> Vec<(u32, f32)> {
+        vec![((item + 1) % 45, 1.0)]
+    }
+    fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
+        Explanation::default()
+    }
+    fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn the_latest_item_holdout_learns_what_comes_next_and_fits_the_members_twice() {
+    let data = chains();
+    let fit = |holdout: Holdout| {
+        let fits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let config = BlendConfig {
+            candidates: 10,
+            holdout,
+            ..BlendConfig::default()
+        };
+        let members: Vec<Box<dyn Recommender>> =
+            vec![Box::new(Bag), Box::new(Next(fits.clone())), Box::new(Noise)];
+        let mut blend = Blend::new(config, members);
+        blend.fit(&data).expect("fits");
+        (blend, fits.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    // Each user's next step is the item after their last: the blend that learnt from
+    // latest items puts it first for every user.
+    let firsts = |blend: &Blend| {
+        (0..60u32)
+            .filter(|&u| {
+                let top = crate::recommend(blend, &data, u, 1, Default::default());
+                top.first().map(|t| t.0) == Some((u * 7 + 6) % 45)
+            })
+            .count()
+    };
+    let (last, fits) = fit(Holdout::Last);
+    assert_eq!(fits, 2, "once on the split, once on everything");
+    let w: HashMap<String, f32> = last.weights().into_iter().collect();
+    assert_eq!(firsts(&last), 60, "{w:?}");
+    // A random share hides the middle of each chain, where the bag looks as good as
+    // the next step: that blend does not find the next step for everyone.
+    let (random, fits) = fit(Holdout::Random);
+    assert_eq!(fits, BlendConfig::default().folds + 1);
+    assert!(firsts(&random) < 60, "{:?}", random.weights());
+}
+
+#[test]
+fn the_validation_users_are_a_seeded_sample_of_the_held_out_ones() {
+    let split = leave_last_out(&chains());
+    let all = validation_users(&split, 0, 7);
+    assert_eq!(all, (0..60).collect::<Vec<u32>>());
+    let some = validation_users(&split, 20, 7);
+    assert_eq!(some.len(), 20);
+    assert!(some.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(some, validation_users(&split, 20, 7));
+    assert_ne!(some, validation_users(&split, 20, 8));
+}

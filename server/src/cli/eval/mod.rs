@@ -167,6 +167,9 @@ pub fn run_with(
     let (split, setup) = load_split(args)?;
     let has_features = !split.train.features.is_empty();
     let mut params = registry::with_feedable_blend(params, has_features);
+    if args.protocol == Protocol::LeaveLastOut && args.train.is_none() {
+        params = registry::with_blend_default(params, "holdout", "last");
+    }
     let names = args
         .models
         .clone()
