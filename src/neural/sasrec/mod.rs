@@ -13,8 +13,10 @@
 //!   `popularity_negatives` of them) by popularity, with the logQ correction for how
 //!   likely each candidate was drawn; a negative equal to the row's positive is masked.
 //! - Early stopping on a nested leave-last-out split: each user's last training item (of
-//!   users with three or more) is the validation target, NDCG@10 after every epoch, the
-//!   best epoch's weights kept (trained without the validation items; never retrained).
+//!   users with three or more) is the validation target, NDCG@10 after every epoch.
+//!   Then (`refit`, the default) a network trained on every item for the best epoch's
+//!   number of epochs is kept; otherwise the best epoch's weights, trained without the
+//!   validation items.
 //!
 //! Serving copies the weights out of burn and runs the forward pass in plain Rust over
 //! the history's real positions only (padding is masked, so it changes nothing); the top
@@ -64,6 +66,11 @@ pub struct SasRecConfig {
     pub validation: bool,
     /// Epochs without a better validation NDCG@10 before stopping.
     pub patience: usize,
+    /// After early stopping, train anew on every training item (the validation items
+    /// too) for the best epoch's number of epochs, and keep that network: the items
+    /// held out for validation are each user's latest, the most like what comes next.
+    /// Doubles the training time.
+    pub refit: bool,
     /// Validation users scored per epoch, at most.
     pub validation_users: usize,
     /// Seed of weights, sampling and dropout.
@@ -89,6 +96,7 @@ impl Default for SasRecConfig {
             learning_rate: 2e-3,
             validation: true,
             patience: 10,
+            refit: true,
             validation_users: 5000,
             seed: 42,
             backend: Backend::Flex,

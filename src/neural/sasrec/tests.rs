@@ -273,3 +273,49 @@ fn bad_input_is_an_error_not_a_panic() {
         "an unfitted model leaves scores alone"
     );
 }
+
+#[test]
+fn the_refit_learns_from_the_items_validation_held_out() {
+    // 150 users walk items 0..20 by one step; 50 more all read 20, 21, 22, 23. Item 23
+    // is only ever a latest item: early stopping holds it out of training.
+    let mut r = crate::neural::rng(11, 0);
+    let mut events = Vec::new();
+    for u in 0..150u32 {
+        let start = r.gen_range(0..20u32);
+        for k in 0..r.gen_range(4..=8u32) {
+            events.push((u, (start + k) % 20, 1.0, k as i64));
+        }
+    }
+    for u in 150..200u32 {
+        for (k, item) in (20..24u32).enumerate() {
+            events.push((u, item, 1.0, k as i64));
+        }
+    }
+    let shape = Dataset::from_dense(200, 24, &[]);
+    let data = Dataset::from_timed(shape.users, shape.items, &events);
+    let next = |refit: bool| {
+        let mut model = SasRec::new(SasRecConfig { refit, ..small() });
+        let mut epochs = Vec::new();
+        model
+            .fit_with(&data, &mut |r| epochs.push((r.epoch, r.validation_ndcg)))
+            .unwrap();
+        let history = [(20u32, 1.0f32), (21, 1.0), (22, 1.0)];
+        let mut scores = vec![0.0; 24];
+        model.score_history(&history, &mut scores);
+        let top = crate::topk::top_k(&scores, 1, |i| (20..23).contains(&i))[0].0;
+        (top, epochs, model.best_epoch().unwrap().0)
+    };
+    let (top, epochs, best) = next(true);
+    assert_eq!(top, 23, "the refit network learnt 22 -> 23");
+    // The refit's epochs follow the first run's, without validation, as many as the
+    // best epoch's number.
+    let first = epochs.iter().take_while(|e| e.1.is_some()).count();
+    assert_eq!(epochs.len(), first + best, "{epochs:?}");
+    assert!(epochs[first..].iter().all(|e| e.1.is_none()));
+    assert!(
+        epochs.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "{epochs:?}"
+    );
+    let (top, _, _) = next(false);
+    assert_ne!(top, 23, "without the refit 23 was never a target");
+}

@@ -148,8 +148,43 @@ pub(super) fn loss(
         .reshape([1])
 }
 
-/// Trains a SASRec network on `data` (settings already checked).
+/// Trains a SASRec network on `data` (settings already checked): with early stopping,
+/// then, with `refit`, anew on everything for the best epoch's number of epochs (those
+/// epochs reported after the first run's, without validation).
 pub(super) fn fit(
+    config: &SasRecConfig,
+    data: &Dataset,
+    progress: Progress<'_>,
+) -> Result<Saved, EngineError> {
+    let mut last = 0;
+    let mut saved = fit_once(config, data, &mut |report| {
+        last = report.epoch;
+        progress(report)
+    })?;
+    if config.validation && config.refit {
+        let again = SasRecConfig {
+            validation: false,
+            epochs: saved.best_epoch,
+            checkpoint_dir: None,
+            ..config.clone()
+        };
+        let best_epoch = saved.best_epoch;
+        let refit = fit_once(&again, data, &mut |report| {
+            progress(&EpochReport {
+                epoch: last + report.epoch,
+                epochs: last + report.epochs,
+                best_epoch,
+                ..report.clone()
+            })
+        })?;
+        saved.weights = refit.weights;
+        saved.popularity = refit.popularity;
+    }
+    Ok(saved)
+}
+
+/// One training run: early stopping when `config.validation`, else `epochs` epochs.
+fn fit_once(
     config: &SasRecConfig,
     data: &Dataset,
     progress: Progress<'_>,
