@@ -123,6 +123,7 @@ impl Context {
 
     /// Writes the context features of every item for a history into `out`
     /// (`[items][CONTEXT_FEATURES.len()]`).
+    #[cfg(test)]
     pub(super) fn features(&self, history: &[(u32, f32)], out: &mut [[f32; 4]]) {
         self.each_item(history, out.len(), |item, features| out[item] = features);
     }
@@ -134,6 +135,15 @@ impl Context {
         n: usize,
         mut f: impl FnMut(usize, [f32; 4]),
     ) {
+        let taste = self.taste(history);
+        for item in 0..n {
+            f(item, self.item(&taste, item));
+        }
+    }
+
+    /// What the context features read of a history: its weight per category and its
+    /// mean price band.
+    pub(super) fn taste(&self, history: &[(u32, f32)]) -> Taste {
         let mut taste = vec![0.0f32; self.n_categories];
         let (mut band_sum, mut band_weight, mut total) = (0.0f32, 0.0f32, 0.0f32);
         for &(item, weight) in history {
@@ -151,30 +161,42 @@ impl Context {
                 band_weight += weight;
             }
         }
-        let mean_band = (band_weight > 0.0).then(|| band_sum / band_weight);
-        let span = self.bands.saturating_sub(1).max(1) as f32;
-        for item in 0..n {
-            // An item added after fitting has no context yet: all zeros.
-            if item >= self.popularity.len() {
-                f(item, [0.0; 4]);
-                continue;
-            }
-            let cats = &self.categories[item];
-            let category = if cats.is_empty() || total == 0.0 {
-                0.0
-            } else {
-                cats.iter().map(|&c| taste[c as usize]).sum::<f32>() / (cats.len() as f32 * total)
-            };
-            let price = match (mean_band, self.band[item]) {
-                (Some(mean), Some(b)) => 1.0 - (f32::from(b) - mean).abs() / span,
-                _ => 0.0,
-            };
-            f(
-                item,
-                [self.popularity[item], self.trend[item], category, price],
-            );
+        Taste {
+            categories: taste,
+            total,
+            mean_band: (band_weight > 0.0).then(|| band_sum / band_weight),
         }
     }
+
+    /// One item's context features for a history's taste.
+    pub(super) fn item(&self, taste: &Taste, item: usize) -> [f32; 4] {
+        // An item added after fitting has no context yet: all zeros.
+        if item >= self.popularity.len() {
+            return [0.0; 4];
+        }
+        let span = self.bands.saturating_sub(1).max(1) as f32;
+        let cats = &self.categories[item];
+        let category = if cats.is_empty() || taste.total == 0.0 {
+            0.0
+        } else {
+            cats.iter()
+                .map(|&c| taste.categories[c as usize])
+                .sum::<f32>()
+                / (cats.len() as f32 * taste.total)
+        };
+        let price = match (taste.mean_band, self.band[item]) {
+            (Some(mean), Some(b)) => 1.0 - (f32::from(b) - mean).abs() / span,
+            _ => 0.0,
+        };
+        [self.popularity[item], self.trend[item], category, price]
+    }
+}
+
+/// A history as the context features read it.
+pub(super) struct Taste {
+    categories: Vec<f32>,
+    total: f32,
+    mean_band: Option<f32>,
 }
 
 /// A user as the blender sees them: each member's scores, and the history for context.
@@ -228,7 +250,59 @@ pub(super) fn standardisation(scores: &[f32], is_seen: &impl Fn(u32) -> bool) ->
     (mean, std)
 }
 
-/// The blender's features of every item for one user, `[items][dims]`, row-major.
+/// The blender's candidates for one user (the union of every member's top `top` unseen
+/// items, ascending) and their features, `[candidates][dims]`, row-major: what training
+/// reads, without a row for every item of the catalogue.
+pub(super) fn candidate_features(
+    view: &View<'_>,
+    context: &Context,
+    top: usize,
+) -> (Vec<u32>, Vec<f32>) {
+    let members = view.scores.len();
+    let dims = 2 * members + CONTEXT_FEATURES.len();
+    let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
+    let summaries: Vec<(f64, f64, Vec<(u32, f32)>)> = view
+        .scores
+        .iter()
+        .map(|scores| {
+            let (mean, std) = standardisation(scores, &is_seen);
+            let skip = |i: u32| is_seen(i) || !scores[i as usize].is_finite();
+            (mean, std, top_k(scores, top, skip))
+        })
+        .collect();
+    let mut candidates: Vec<u32> = summaries
+        .iter()
+        .flat_map(|(_, _, list)| list.iter().map(|&(i, _)| i))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut x = vec![0.0f32; candidates.len() * dims];
+    for (m, (scores, (mean, std, list))) in view.scores.iter().zip(&summaries).enumerate() {
+        for (row, &item) in x.chunks_exact_mut(dims).zip(&candidates) {
+            let s = scores[item as usize];
+            row[2 * m] = if *std > 1e-12 && s.is_finite() {
+                ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32
+            } else {
+                0.0
+            };
+        }
+        for (rank, &(item, _)) in list.iter().enumerate() {
+            let at = candidates
+                .binary_search(&item)
+                .expect("a top item is a candidate");
+            x[at * dims + 2 * m + 1] = 1.0 / (rank as f32 + 2.0).log2();
+        }
+    }
+    let taste = context.taste(view.history);
+    for (row, &item) in x.chunks_exact_mut(dims).zip(&candidates) {
+        row[2 * members..].copy_from_slice(&context.item(&taste, item as usize));
+    }
+    (candidates, x)
+}
+
+/// The blender's features of every item for one user, `[items][dims]`, row-major: the
+/// reference that training's and serving's features are checked against.
+#[cfg(test)]
 pub(super) fn features(
     view: &View<'_>,
     context: &Context,

@@ -98,7 +98,7 @@ impl Default for BlendConfig {
             k: 10,
             rounds: 5,
             holdout: Holdout::Random,
-            validation_users: 10_000,
+            validation_users: 5_000,
         }
     }
 }
@@ -500,15 +500,14 @@ impl Recommender for Blend {
                         scores: self.member_scores(|m, s| m.score_user(&split.train, user, s), n),
                         seen: &seen,
                     };
-                    let (x, candidate) = features(&view, &context, self.config.candidates, n);
+                    let (candidates, rows) =
+                        candidate_features(&view, &context, self.config.candidates);
                     let mut held: Vec<u32> = split.test[user as usize].clone();
                     held.sort_unstable();
-                    let mut rows = Vec::new();
-                    let mut positive = Vec::new();
-                    for item in (0..n).filter(|&i| candidate[i]) {
-                        rows.extend_from_slice(&x[item * dims..(item + 1) * dims]);
-                        positive.push(held.binary_search(&(item as u32)).is_ok());
-                    }
+                    let positive: Vec<bool> = candidates
+                        .iter()
+                        .map(|item| held.binary_search(item).is_ok())
+                        .collect();
                     positive.iter().any(|&p| p).then_some(Group {
                         x: rows,
                         positive,

@@ -407,3 +407,26 @@ fn the_validation_users_are_a_seeded_sample_of_the_held_out_ones() {
     assert_eq!(some, validation_users(&split, 20, 7));
     assert_ne!(some, validation_users(&split, 20, 8));
 }
+
+#[test]
+fn training_reads_the_candidates_rows_of_the_full_features() {
+    let blend = fitted();
+    for history in [vec![(4u32, 1.0f32), (7, 1.0), (10, 0.5)], vec![(2, 1.0)]] {
+        let (x, candidate) = training_features(&blend, &history);
+        let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
+        seen.sort_unstable();
+        let view = View {
+            history: &history,
+            scores: blend.member_scores(|m, s| m.score_history(&history, s), 45),
+            seen: &seen,
+        };
+        let (candidates, rows) = candidate_features(&view, &blend.context, blend.config.candidates);
+        let want: Vec<u32> = (0..45).filter(|&i| candidate[i as usize]).collect();
+        assert_eq!(candidates, want);
+        let dims = blend.dims();
+        for (row, &item) in rows.chunks_exact(dims).zip(&candidates) {
+            let i = item as usize;
+            assert_eq!(row, &x[i * dims..(i + 1) * dims], "item {item}");
+        }
+    }
+}
