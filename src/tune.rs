@@ -97,6 +97,12 @@ pub fn space(model: &str) -> Option<&'static [Knob]> {
     })
 }
 
+/// The models a shop's retrain may tune: each trial costs one classical fit of seconds
+/// to minutes (the neural models' trials cost whole trainings, so they are tuned with
+/// `curio eval --tune` and served with `--model-params`).
+pub const RETRAIN_TUNABLE: [&str; 6] =
+    ["item-knn", "user-knn", "ease", "als", "bpr", "session-knn"];
+
 /// `x` to three significant digits, so a parameter file reads `0.0123`, not
 /// `0.012316420938`.
 fn three_digits(x: f64) -> f64 {

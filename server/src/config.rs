@@ -148,6 +148,12 @@ pub struct Config {
     )]
     pub retrain_events: u64,
 
+    /// At each retrain but a first start's, try this many parameter sets per classical
+    /// model (item-kNN, user-kNN, EASE, ALS, BPR, session-kNN) on a validation split
+    /// nested in the log, and serve the best (0: the parameters given).
+    #[arg(long, env = "CURIO_TUNE_TRIALS", default_value_t = 0, global = true)]
+    pub tune_trials: usize,
+
     /// Serve the quick models only: no background training, no retraining, no polling
     /// for versions published by `curio train --publish`.
     #[arg(long, env = "CURIO_NO_BACKGROUND_TRAINING", global = true)]
@@ -203,6 +209,7 @@ impl Config {
             model_params: None,
             retrain_minutes: 0,
             retrain_events: 0,
+            tune_trials: 0,
             no_background_training: true,
         }
     }
@@ -216,6 +223,7 @@ impl Config {
         };
         recs.strategy = self.strategy.clone();
         recs.params = self.model_params.clone();
+        recs.tune_trials = self.tune_trials;
         if !self.no_background_training {
             recs.retrain_every = (self.retrain_minutes > 0)
                 .then(|| std::time::Duration::from_secs(self.retrain_minutes * 60));

@@ -23,7 +23,7 @@ async fn main() -> std::process::ExitCode {
                 .map_err(server::error::Error::Command)
         }
         Command::Train(args) if args.publish => match open_store(&cli.config).await {
-            Ok(store) => server::recs::RecService::publish(store, cli.config.models.clone())
+            Ok(store) => server::recs::RecService::publish(store, cli.config.recs())
                 .await
                 .map(|outcome| println!("{outcome:?}")),
             Err(e) => Err(e),

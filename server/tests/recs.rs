@@ -370,6 +370,36 @@ async fn versions_are_stored_loaded_and_swapped_while_requests_go_on() {
         let upgraded = db.services().await;
         let version = upgraded.recs.current().version.expect("trained anew");
         assert!(version > unreadable, "{version} after {unreadable}");
+
+        // A retrain that tunes: each classical model tries parameter sets on the item
+        // before each shopper's latest; the version's metrics say what it found, and a
+        // live version's parameters are the next retrain's first trial.
+        let mut config = db.config.clone();
+        config.tune_trials = 3;
+        let tuning = server::build(&config).await.expect("server builds");
+        let models = vec!["item-knn".to_string(), "session-knn".to_string()];
+        let outcome = tuning
+            .recs
+            .train_and_publish(models, "serve", false)
+            .await
+            .unwrap();
+        let newest = &store.model_versions(1).await.unwrap()[0];
+        let metrics: HashMap<String, f64> = serde_json::from_str(&newest.metrics).unwrap();
+        for model in ["item-knn", "session-knn"] {
+            let given = metrics[&format!("{model}.tune_given_ndcg@10")];
+            let best = metrics[&format!("{model}.tune_best_ndcg@10")];
+            assert!(best >= given && given > 0.0, "{model}: {given} -> {best}");
+        }
+        let params = tuning.recs.model_params();
+        match outcome {
+            Retrained::Swapped { .. } => {
+                for model in ["item-knn", "session-knn"] {
+                    assert!(params[model].is_table(), "{params:?}");
+                }
+            }
+            Retrained::Rejected { .. } => assert!(!params.contains_key("session-knn")),
+            Retrained::Busy => panic!("nothing else trains"),
+        }
         db.finish().await;
     }
 }

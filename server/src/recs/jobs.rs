@@ -7,8 +7,9 @@ impl RecService {
     /// `curio train --publish`: trains the configured models on the database's whole log
     /// and publishes them as a model version, unless they score worse than the version
     /// serving now. Serving nodes pick the new version up within their polling interval.
-    pub async fn publish(store: Store, models: Vec<String>) -> Result<Retrained, Error> {
-        let service = Self::open(store, RecsConfig::quiet(models.clone())).await?;
+    pub async fn publish(store: Store, config: RecsConfig) -> Result<Retrained, Error> {
+        let models = config.models.clone();
+        let service = Self::open(store, config.quieted()).await?;
         service.train_and_publish(models, "train", false).await
     }
 
@@ -100,13 +101,15 @@ impl RecService {
             events,
             baskets,
         };
-        let params = self.params.clone();
+        let params = self.params.load_full();
         let seed = self.config.seed;
         let attribute = self.strategy.rules.consumable_attribute.clone();
+        // A first start serves as soon as it can: it trains with the parameters given.
+        let trials = if force { 0 } else { self.config.tune_trials };
         // Below the priority of requests and of re-scoring after events: a retrain
         // under load takes what they leave.
         let (set, bytes) = refresh::train(move || {
-            let set = ModelVersion::train(&data, &models, &params, seed, &attribute)?;
+            let set = ModelVersion::train(&data, &models, &params, seed, &attribute, trials)?;
             let bytes = set.to_bytes()?;
             Ok::<_, String>((set, bytes))
         })
@@ -138,6 +141,9 @@ impl RecService {
             Ok(()) => {
                 let mut set = set;
                 set.version = Some(id);
+                if let Some(tuned) = set.tuned.take() {
+                    self.params.store(Arc::new(tuned));
+                }
                 self.set.store(Arc::new(set));
                 self.refresh_categories().await?;
                 self.store.prune_model_payloads(3).await?;

@@ -76,6 +76,10 @@ pub struct RecsConfig {
     pub tolerance: f64,
     /// Seed of every model's random draws (the same log gives the same models).
     pub seed: u64,
+    /// Parameter sets each tunable model tries at every retrain but a first start's, on
+    /// a validation split nested in the log (0: train with the parameters given). The
+    /// best carry to the next retrain as its first trial.
+    pub tune_trials: usize,
 }
 
 impl RecsConfig {
@@ -92,6 +96,7 @@ impl RecsConfig {
             flush_every: Duration::from_secs(5),
             tolerance: 0.02,
             seed: 42,
+            tune_trials: 0,
         }
     }
 
@@ -103,6 +108,17 @@ impl RecsConfig {
             background: false,
             poll_every: None,
             ..Self::serving(models)
+        }
+    }
+
+    /// These settings without background work (`curio train --publish`).
+    pub fn quieted(self) -> Self {
+        Self {
+            retrain_every: None,
+            retrain_after_events: None,
+            background: false,
+            poll_every: None,
+            ..self
         }
     }
 }
@@ -131,7 +147,9 @@ pub struct RecService {
     store: Store,
     config: RecsConfig,
     strategy: Strategy,
-    params: toml::Table,
+    /// The model parameters the next training uses (a retrain that tuned and went live
+    /// leaves its best here).
+    params: ArcSwap<toml::Table>,
     set: ArcSwap<ModelVersion>,
     categories: ArcSwap<HashMap<i64, String>>,
     shoppers: Mutex<HashMap<i64, Held>>,
@@ -229,7 +247,7 @@ impl RecService {
             store: store.clone(),
             config,
             strategy,
-            params,
+            params: ArcSwap::from_pointee(params),
             set: ArcSwap::from_pointee(ModelVersion::empty()),
             categories: ArcSwap::from_pointee(HashMap::new()),
             shoppers: Mutex::new(HashMap::new()),
@@ -282,6 +300,11 @@ impl RecService {
     /// The model set serving now.
     pub fn current(&self) -> Arc<ModelVersion> {
         self.set.load_full()
+    }
+
+    /// The model parameters the next training uses.
+    pub fn model_params(&self) -> Arc<toml::Table> {
+        self.params.load_full()
     }
 
     /// The strategy in force.

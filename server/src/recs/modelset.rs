@@ -35,6 +35,9 @@ pub struct ModelVersion {
     /// Per model trained in epochs, each epoch's loss and validation NDCG@10 (kept in the
     /// version's row, not in the payload: a loaded set has none).
     pub curves: BTreeMap<String, Vec<crate::store::recs::EpochPoint>>,
+    /// The parameters this version was trained with, when training tuned them (for the
+    /// next training to start from; not in the payload).
+    pub tuned: Option<toml::Table>,
 }
 
 impl Deref for ModelVersion {
@@ -75,6 +78,53 @@ struct Payload {
     seconds: f64,
 }
 
+/// Validation shoppers a retrain's tuning scores, at most (a seeded sample).
+const TUNE_USERS: usize = 2_000;
+
+/// `params` with each retrain-tunable model among `names` tuned by `trials` trials on
+/// the split nested in `split`'s training part; each model's validation NDCG@10 as
+/// given and as tuned go to `metrics`. A model whose search fails keeps its parameters.
+fn tune(
+    split: &curio::eval::Split,
+    names: &[String],
+    params: &toml::Table,
+    seed: u64,
+    trials: usize,
+    metrics: &mut BTreeMap<String, f64>,
+) -> toml::Table {
+    use curio::tune;
+    let validation = tune::nested_split(&split.train, tune::Nested::LeaveLastOut, seed, TUNE_USERS);
+    let mut params = params.clone();
+    for name in names
+        .iter()
+        .filter(|n| tune::RETRAIN_TUNABLE.contains(&n.as_str()))
+    {
+        let started = Instant::now();
+        match tune::tune(name, &params, &validation, trials, seed, 10, &mut |_, _| {}) {
+            Ok(search) => {
+                let (given, best) = (search.trials[0].ndcg, search.best().ndcg);
+                tracing::info!(
+                    model = %name,
+                    trials,
+                    given,
+                    best,
+                    trial = search.best,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "tuned"
+                );
+                metrics.insert(format!("{name}.tune_given_ndcg@10"), given);
+                metrics.insert(format!("{name}.tune_best_ndcg@10"), best);
+                params.insert(
+                    name.clone(),
+                    toml::Value::Table(search.best().params.clone()),
+                );
+            }
+            Err(error) => tracing::warn!(model = %name, %error, "tuning failed; kept as given"),
+        }
+    }
+    params
+}
+
 /// What training reads.
 pub struct TrainingData {
     /// Every product.
@@ -96,6 +146,7 @@ impl ModelVersion {
             trained_until: 0,
             seconds: 0.0,
             curves: BTreeMap::new(),
+            tuned: None,
         }
     }
 
@@ -107,12 +158,16 @@ impl ModelVersion {
     /// Fits `names` on `data`: each model on every shopper's history but their latest
     /// item, which is the holdout its metrics come from. The served models are the ones
     /// evaluated; a shopper's latest events reach them through the live history anyway.
+    /// With `tune_trials`, each classical model among `names` first tries that many
+    /// parameter sets (the first: those given) on the item before each shopper's latest,
+    /// and fits with the best.
     pub fn train(
         data: &TrainingData,
         names: &[String],
         params: &toml::Table,
         seed: u64,
         consumable_attribute: &str,
+        tune_trials: usize,
     ) -> Result<Self, String> {
         let started = Instant::now();
         let catalog = catalog_of(&data.products, consumable_attribute);
@@ -121,6 +176,9 @@ impl ModelVersion {
         let mut models = BTreeMap::new();
         let mut metrics = BTreeMap::new();
         let mut curves = BTreeMap::new();
+        let tuned =
+            (tune_trials > 0).then(|| tune(&split, names, params, seed, tune_trials, &mut metrics));
+        let params = tuned.as_ref().unwrap_or(params);
         for name in names {
             let fit_started = Instant::now();
             let mut model =
@@ -178,6 +236,7 @@ impl ModelVersion {
             trained_until: data.events.iter().map(|e| e.occurred_at).max().unwrap_or(0),
             seconds: started.elapsed().as_secs_f64(),
             curves,
+            tuned,
         })
     }
 
@@ -225,6 +284,7 @@ impl ModelVersion {
             trained_until: payload.trained_until,
             seconds: payload.seconds,
             curves: BTreeMap::new(),
+            tuned: None,
         })
     }
 
