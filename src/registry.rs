@@ -178,32 +178,22 @@ fn blend_members_for(has_features: bool) -> Vec<String> {
 /// `params` with the blender's default members set to those the data can feed, unless
 /// the blender's members are named: without item features, the members that need them
 /// (content) are left out.
-pub fn with_feedable_blend(mut params: toml::Table, has_features: bool) -> toml::Table {
-    let blend = params
-        .entry("blend")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let Some(table) = blend.as_table_mut() {
-        if !table.contains_key("members") {
-            let members = blend_members_for(has_features)
-                .into_iter()
-                .map(toml::Value::String)
-                .collect();
-            table.insert("members".into(), toml::Value::Array(members));
-        }
-    }
-    params
+pub fn with_feedable_blend(params: toml::Table, has_features: bool) -> toml::Table {
+    let members = blend_members_for(has_features)
+        .into_iter()
+        .map(toml::Value::String)
+        .collect();
+    with_blend_default(params, "members", toml::Value::Array(members))
 }
 
-/// `params` with the blender's `key` set to `value` unless the blender's table names it:
-/// `curio eval` asks a latest-item holdout of the blender under leave-last-out.
-pub fn with_blend_default(mut params: toml::Table, key: &str, value: &str) -> toml::Table {
+/// `params` with the blender's `key` set to `value` unless the blender's table names it
+/// (`curio eval` asks a latest-item holdout of the blender under leave-last-out).
+pub fn with_blend_default(mut params: toml::Table, key: &str, value: toml::Value) -> toml::Table {
     let blend = params
         .entry("blend")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     if let Some(table) = blend.as_table_mut() {
-        table
-            .entry(key)
-            .or_insert_with(|| toml::Value::String(value.into()));
+        table.entry(key).or_insert(value);
     }
     params
 }
@@ -463,12 +453,12 @@ mod tests {
             named,
             "named members stay"
         );
-        let last = with_blend_default(named.clone(), "holdout", "last");
+        let last = with_blend_default(named.clone(), "holdout", "last".into());
         assert_eq!(last["blend"]["holdout"].as_str(), Some("last"));
         assert_eq!(last["blend"]["members"], named["blend"]["members"]);
         let random: toml::Table = toml::from_str("[blend]\nholdout = \"random\"").unwrap();
         assert_eq!(
-            with_blend_default(random.clone(), "holdout", "last"),
+            with_blend_default(random.clone(), "holdout", "last".into()),
             random
         );
         let built = build("blend", &last, 1).unwrap();

@@ -9,12 +9,11 @@
 
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::Dataset;
-use crate::eval::{evaluate, leave_last_out, stratified_split, Split};
+use crate::eval::{evaluate, leave_last_out, sample_users, stratified_split, Split};
 use crate::registry;
 
 /// The values one key may take.
@@ -151,17 +150,10 @@ pub fn nested_split(train: &Dataset, nested: Nested, seed: u64, max_users: usize
         Nested::LeaveLastOut => leave_last_out(train),
         Nested::Stratified(ratio) => stratified_split(train, ratio, seed ^ 0x7e57),
     };
-    let mut users: Vec<usize> = (0..split.test.len())
-        .filter(|&u| !split.test[u].is_empty())
-        .collect();
-    if users.len() > max_users {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x05e1);
-        let (kept, _) = users.partial_shuffle(&mut rng, max_users);
-        let kept: std::collections::HashSet<usize> = kept.iter().copied().collect();
-        for (user, test) in split.test.iter_mut().enumerate() {
-            if !kept.contains(&user) {
-                test.clear();
-            }
+    let kept = sample_users(&split, max_users, seed ^ 0x05e1);
+    for (user, test) in split.test.iter_mut().enumerate() {
+        if kept.binary_search(&(user as u32)).is_err() {
+            test.clear();
         }
     }
     split

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::eval::{leave_last_out, stratified_split, Split};
+use crate::eval::{leave_last_out, sample_users, stratified_split};
 use crate::recommender::{history_of, load, save, EngineError, Explanation, Recommender};
 use crate::topk::top_k;
 
@@ -98,7 +98,7 @@ impl Default for BlendConfig {
             k: 10,
             rounds: 5,
             holdout: Holdout::Random,
-            validation_users: 5_000,
+            validation_users: 10_000,
         }
     }
 }
@@ -425,22 +425,6 @@ impl Blend {
     }
 }
 
-/// The users of `split` with a held-out item, at most `cap` of them (0: all) drawn with
-/// `seed`, in index order.
-fn validation_users(split: &Split, cap: usize, seed: u64) -> Vec<u32> {
-    use rand::seq::SliceRandom;
-    use rand::SeedableRng;
-    let mut users: Vec<u32> = (0..split.test.len() as u32)
-        .filter(|&u| !split.test[u as usize].is_empty())
-        .collect();
-    if cap > 0 && users.len() > cap {
-        users.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-        users.truncate(cap);
-        users.sort_unstable();
-    }
-    users
-}
-
 impl Recommender for Blend {
     fn name(&self) -> &'static str {
         "blend"
@@ -483,7 +467,11 @@ impl Recommender for Blend {
             };
             self.fit_members(&split.train, progress)?;
             let context = Context::build(&split.train, self.config.price_bands);
-            let users = validation_users(&split, self.config.validation_users, seed);
+            let cap = match self.config.validation_users {
+                0 => usize::MAX,
+                cap => cap,
+            };
+            let users = sample_users(&split, cap, seed);
             let fold_groups: Vec<Group> = users
                 .par_iter()
                 .filter_map(|&user| {

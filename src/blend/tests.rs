@@ -302,28 +302,27 @@ fn chains() -> Dataset {
     Dataset::from_timed(users, items, &events)
 }
 
-/// Knows the chains: the item after the last one leads.
-struct Next(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-/// Knows where a chain goes but not its order: the ten items from its first, the
-/// farther the higher.
-struct Bag;
+/// A member that scores by a given rule and counts its fits.
+struct Scripted {
+    name: &'static str,
+    score: fn(&[(u32, f32)], &mut [f32]),
+    fits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
 
-impl Recommender for Next {
+impl Recommender for Scripted {
     fn name(&self) -> &'static str {
-        "next"
+        self.name
     }
     fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.fits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
     fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
         scores.iter_mut().for_each(|s| *s = 0.0);
-        if let Some(&(last, _)) = history.last() {
-            scores[(last as usize + 1) % 45] = 5.0;
-        }
+        (self.score)(history, scores);
     }
-    fn similar_items(&self, item: u32, _: usize) -> Vec<(u32, f32)> {
-        vec![((item + 1) % 45, 1.0)]
+    fn similar_items(&self, _: u32, _: usize) -> Vec<(u32, f32)> {
+        Vec::new()
     }
     fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
         Explanation::default()
@@ -333,29 +332,20 @@ impl Recommender for Next {
     }
 }
 
-impl Recommender for Bag {
-    fn name(&self) -> &'static str {
-        "bag"
+/// Knows the chains: the item after the last one leads.
+fn next_step(history: &[(u32, f32)], scores: &mut [f32]) {
+    if let Some(&(last, _)) = history.last() {
+        scores[(last as usize + 1) % 45] = 5.0;
     }
-    fn fit(&mut self, _: &Dataset) -> Result<(), EngineError> {
-        Ok(())
-    }
-    fn score_history(&self, history: &[(u32, f32)], scores: &mut [f32]) {
-        scores.iter_mut().for_each(|s| *s = 0.0);
-        if let Some(&(first, _)) = history.first() {
-            for step in 0..10u32 {
-                scores[((first + step) % 45) as usize] = 1.0 + step as f32;
-            }
+}
+
+/// Knows where a chain goes but not its order: the ten items from its first, the
+/// farther the higher.
+fn bag(history: &[(u32, f32)], scores: &mut [f32]) {
+    if let Some(&(first, _)) = history.first() {
+        for step in 0..10u32 {
+            scores[((first + step) % 45) as usize] = 1.0 + step as f32;
         }
-    }
-    fn similar_items(&self, item: u32, _: usize) -> Vec<(u32, f32)> {
-        vec![((item + 1) % 45, 1.0)]
-    }
-    fn explain(&self, _: &[(u32, f32)], _: u32) -> Explanation {
-        Explanation::default()
-    }
-    fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {
-        Ok(Vec::new())
     }
 }
 
@@ -369,8 +359,18 @@ fn the_latest_item_holdout_learns_what_comes_next_and_fits_the_members_twice() {
             holdout,
             ..BlendConfig::default()
         };
-        let members: Vec<Box<dyn Recommender>> =
-            vec![Box::new(Bag), Box::new(Next(fits.clone())), Box::new(Noise)];
+        let scripted = |name, score| {
+            Box::new(Scripted {
+                name,
+                score,
+                fits: fits.clone(),
+            }) as Box<dyn Recommender>
+        };
+        let members = vec![
+            scripted("bag", bag),
+            scripted("next", next_step),
+            Box::new(Noise),
+        ];
         let mut blend = Blend::new(config, members);
         blend.fit(&data).expect("fits");
         (blend, fits.load(std::sync::atomic::Ordering::SeqCst))
@@ -386,26 +386,30 @@ fn the_latest_item_holdout_learns_what_comes_next_and_fits_the_members_twice() {
             .count()
     };
     let (last, fits) = fit(Holdout::Last);
-    assert_eq!(fits, 2, "once on the split, once on everything");
+    assert_eq!(
+        fits,
+        2 * 2,
+        "each scripted member once on the split, once on everything"
+    );
     let w: HashMap<String, f32> = last.weights().into_iter().collect();
     assert_eq!(firsts(&last), 60, "{w:?}");
     // A random share hides the middle of each chain, where the bag looks as good as
     // the next step: that blend does not find the next step for everyone.
     let (random, fits) = fit(Holdout::Random);
-    assert_eq!(fits, BlendConfig::default().folds + 1);
+    assert_eq!(fits, 2 * (BlendConfig::default().folds + 1));
     assert!(firsts(&random) < 60, "{:?}", random.weights());
 }
 
 #[test]
 fn the_validation_users_are_a_seeded_sample_of_the_held_out_ones() {
+    use crate::eval::sample_users;
     let split = leave_last_out(&chains());
-    let all = validation_users(&split, 0, 7);
-    assert_eq!(all, (0..60).collect::<Vec<u32>>());
-    let some = validation_users(&split, 20, 7);
+    assert_eq!(sample_users(&split, 100, 7), (0..60).collect::<Vec<u32>>());
+    let some = sample_users(&split, 20, 7);
     assert_eq!(some.len(), 20);
     assert!(some.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(some, validation_users(&split, 20, 7));
-    assert_ne!(some, validation_users(&split, 20, 8));
+    assert_eq!(some, sample_users(&split, 20, 7));
+    assert_ne!(some, sample_users(&split, 20, 8));
 }
 
 #[test]

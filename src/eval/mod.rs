@@ -71,6 +71,21 @@ pub fn leave_last_out(data: &Dataset) -> Split {
     split_from(data, &train, test)
 }
 
+/// The users of `split` with held-out items, at most `max` of them drawn with `seed`,
+/// ascending: the validation users of tuning and of the blender.
+pub fn sample_users(split: &Split, max: usize, seed: u64) -> Vec<u32> {
+    let mut users: Vec<u32> = (0..split.test.len() as u32)
+        .filter(|&u| !split.test[u as usize].is_empty())
+        .collect();
+    if users.len() > max {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut kept = users.partial_shuffle(&mut rng, max).0.to_vec();
+        kept.sort_unstable();
+        return kept;
+    }
+    users
+}
+
 /// A split given explicitly, e.g. made by another tool: `test_pairs` are (user, item)
 /// indices in `train`'s id maps.
 pub fn explicit_split(train: Dataset, test_pairs: &[(u32, u32)]) -> Split {

@@ -102,13 +102,7 @@ impl RecsConfig {
 
     /// No background work: tests drive training themselves.
     pub fn quiet(models: Vec<String>) -> Self {
-        Self {
-            retrain_every: None,
-            retrain_after_events: None,
-            background: false,
-            poll_every: None,
-            ..Self::serving(models)
-        }
+        Self::serving(models).quieted()
     }
 
     /// These settings without background work (`curio train --publish`).

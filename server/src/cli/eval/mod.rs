@@ -168,7 +168,7 @@ pub fn run_with(
     let has_features = !split.train.features.is_empty();
     let mut params = registry::with_feedable_blend(params, has_features);
     if args.protocol == Protocol::LeaveLastOut && args.train.is_none() {
-        params = registry::with_blend_default(params, "holdout", "last");
+        params = registry::with_blend_default(params, "holdout", "last".into());
     }
     let names = args
         .models
