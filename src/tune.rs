@@ -261,6 +261,8 @@ pub fn tune(
 
 #[cfg(test)]
 mod tests {
+    use rand::seq::SliceRandom;
+
     use super::*;
 
     /// Two groups of users, each touching only its own ten items, in a fixed order.
