@@ -114,6 +114,12 @@ pub trait Recommender: Send + Sync {
     fn learned(&self) -> Vec<(String, f32)> {
         Vec::new()
     }
+
+    /// Seconds the last fit spent in each of its stages, in order, for models whose fit
+    /// has stages worth telling apart (the blender's); empty for most models.
+    fn fit_stages(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 /// A user's history: their items in time order, oldest first ([`Dataset::sequence`]).

@@ -125,6 +125,8 @@ pub struct Blend {
     context: Context,
     validation_loss: Option<f64>,
     validation_ndcg: Option<f64>,
+    /// Seconds of the last fit's stages (not saved: a loaded blend did not fit).
+    stages: Vec<(&'static str, f64)>,
 }
 
 impl std::fmt::Debug for Blend {
@@ -147,6 +149,7 @@ impl Blend {
             context: Context::default(),
             validation_loss: None,
             validation_ndcg: None,
+            stages: Vec::new(),
         }
     }
 
@@ -170,6 +173,7 @@ impl Blend {
             context: saved.context,
             validation_loss: Some(saved.validation_loss).filter(|v| !v.is_nan()),
             validation_ndcg: Some(saved.validation_ndcg).filter(|v| !v.is_nan()),
+            stages: Vec::new(),
         })
     }
 
@@ -425,6 +429,30 @@ impl Blend {
     }
 }
 
+/// Seconds per named stage of a fit; a stage that recurs (one per fold) adds up.
+#[derive(Default)]
+struct Stages {
+    since: Option<std::time::Instant>,
+    done: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn start(&mut self) {
+        self.since = Some(std::time::Instant::now());
+    }
+
+    /// Closes the stage running since the last start or end, and starts the next.
+    fn end(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let seconds = self.since.map_or(0.0, |t| (now - t).as_secs_f64());
+        self.since = Some(now);
+        match self.done.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += seconds,
+            None => self.done.push((name, seconds)),
+        }
+    }
+}
+
 impl Recommender for Blend {
     fn name(&self) -> &'static str {
         "blend"
@@ -459,13 +487,16 @@ impl Recommender for Blend {
         // Random: several seeded validation splits, pooled (weights tuned on one split's
         // noise would not carry over to the full data). Last: the one latest-item split.
         let folds = if random { self.config.folds.max(1) } else { 1 };
+        let mut stages = Stages::default();
         for fold in 0..folds {
             let seed = self.config.seed.wrapping_add(fold as u64);
             let split = match self.config.holdout {
                 Holdout::Random => stratified_split(data, 1.0 - self.config.validation, seed),
                 Holdout::Last => leave_last_out(data),
             };
+            stages.start();
             self.fit_members(&split.train, progress)?;
+            stages.end("validation members' fits");
             let context = Context::build(&split.train, self.config.price_bands);
             let cap = match self.config.validation_users {
                 0 => usize::MAX,
@@ -496,14 +527,14 @@ impl Recommender for Blend {
                         .iter()
                         .map(|item| held.binary_search(item).is_ok())
                         .collect();
-                    positive.iter().any(|&p| p).then_some(Group {
-                        x: rows,
-                        positive,
-                        relevant: held.len(),
-                    })
+                    positive
+                        .iter()
+                        .any(|&p| p)
+                        .then(|| Group::from_rows(&rows, dims, positive, held.len()))
                 })
                 .collect();
             groups.extend(fold_groups);
+            stages.end("candidates and features");
         }
         if groups.is_empty() {
             return Err(EngineError::Data(
@@ -514,6 +545,7 @@ impl Recommender for Blend {
         // z-score), so the blend is never worse on validation than its best member. Then
         // coordinate ascent on the metric itself.
         let (softmax, loss) = train(&groups, dims, &self.config);
+        stages.end("softmax fit");
         let k = self.config.k.max(1);
         let mut starts = vec![softmax];
         for m in 0..self.members.len() {
@@ -528,12 +560,15 @@ impl Recommender for Blend {
             .map(|(_, w)| w)
             .expect("at least one start");
         let (weights, ndcg) = coordinate_ascent(&groups, start, k, self.config.rounds);
+        stages.end("coordinate ascent");
         self.weights = weights.iter().map(|&w| w as f32).collect();
         self.validation_loss = Some(loss);
         self.validation_ndcg = Some(ndcg);
         // The members serve from all the data; the context too.
         self.fit_members(data, progress)?;
         self.context = Context::build(data, self.config.price_bands);
+        stages.end("final members' fits");
+        self.stages = stages.done;
         Ok(())
     }
 
@@ -621,6 +656,10 @@ impl Recommender for Blend {
 
     fn learned(&self) -> Vec<(String, f32)> {
         self.weights()
+    }
+
+    fn fit_stages(&self) -> Vec<(&'static str, f64)> {
+        self.stages.clone()
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, EngineError> {

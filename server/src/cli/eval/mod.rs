@@ -197,6 +197,14 @@ pub fn run_with(
                 .collect();
             println!("{} learned: {}", model.name(), list.join(", "));
         }
+        let stages = model.fit_stages();
+        if !stages.is_empty() {
+            let list: Vec<String> = stages
+                .iter()
+                .map(|(stage, s)| format!("{stage} {s:.2} s"))
+                .collect();
+            println!("{} fit: {}", model.name(), list.join(", "));
+        }
         rows.push(Row {
             fit_seconds,
             report,
