@@ -145,7 +145,7 @@ pub(super) fn coordinate_ascent(
             .sum::<f64>()
             / n
     };
-    let mut best = ndcg_with(&z, 0, 0.0);
+    let mut best = mean_ndcg(groups, &w, k);
     const STEPS: [f64; 8] = [0.05, -0.05, 0.2, -0.2, 0.5, -0.5, 1.0, -1.0];
     for _ in 0..rounds {
         let before = best;

@@ -189,21 +189,20 @@ pub fn run_with(
             .map_err(|e| e.to_string())?;
         let fit_seconds = start.elapsed().as_secs_f64();
         let report = evaluate(model.as_ref(), &split, args.k);
-        let learned = model.learned();
-        if !learned.is_empty() {
-            let list: Vec<String> = learned
-                .iter()
-                .map(|(k, v)| format!("{k} {v:+.3}"))
-                .collect();
-            println!("{} learned: {}", model.name(), list.join(", "));
-        }
-        let stages = model.fit_stages();
-        if !stages.is_empty() {
-            let list: Vec<String> = stages
-                .iter()
-                .map(|(stage, s)| format!("{stage} {s:.2} s"))
-                .collect();
-            println!("{} fit: {}", model.name(), list.join(", "));
+        let learned: Vec<String> = model
+            .learned()
+            .iter()
+            .map(|(k, v)| format!("{k} {v:+.3}"))
+            .collect();
+        let stages: Vec<String> = model
+            .fit_stages()
+            .iter()
+            .map(|(stage, s)| format!("{stage} {s:.2} s"))
+            .collect();
+        for (what, list) in [("learned", learned), ("fit", stages)] {
+            if !list.is_empty() {
+                println!("{} {what}: {}", model.name(), list.join(", "));
+            }
         }
         rows.push(Row {
             fit_seconds,
