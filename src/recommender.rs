@@ -91,6 +91,17 @@ pub trait Recommender: Send + Sync {
         self.score_history(&history_of(data, user), scores);
     }
 
+    /// Scores for several users of the fitted dataset, `[users][items]` row-major into
+    /// `scores`: by default one [`Recommender::score_user`] each. A factor model
+    /// overrides it to multiply a block of user vectors by its item factors in one pass
+    /// over them, instead of one pass per user.
+    fn score_users(&self, data: &Dataset, users: &[u32], scores: &mut [f32]) {
+        let n = scores.len() / users.len().max(1);
+        for (&user, row) in users.iter().zip(scores.chunks_exact_mut(n.max(1))) {
+            self.score_user(data, user, row);
+        }
+    }
+
     /// The `k` items most similar to `item`, best first, without `item` itself.
     fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)>;
 
@@ -145,6 +156,14 @@ impl Default for Exclusions {
     }
 }
 
+/// How many users to score at once ([`Recommender::score_users`]) with `models` score
+/// vectors of `n_items` each held per user: up to 32, within about 16 MB of scores, so a
+/// million-item catalogue scores one user at a time.
+pub fn user_block(n_items: usize, models: usize) -> usize {
+    const FLOATS: usize = 1 << 22;
+    (FLOATS / n_items.saturating_mul(models).max(1)).clamp(1, 32)
+}
+
 /// The top `k` items for `user`, best first, without what `exclusions` rules out.
 pub fn recommend(
     model: &dyn Recommender,
@@ -155,9 +174,21 @@ pub fn recommend(
 ) -> Vec<(u32, f32)> {
     let mut scores = vec![0.0f32; data.n_items()];
     model.score_user(data, user, &mut scores);
+    top_k_for(data, user, &scores, k, exclusions)
+}
+
+/// The top `k` items of `user`'s `scores`, best first, without what `exclusions` rules
+/// out.
+pub fn top_k_for(
+    data: &Dataset,
+    user: u32,
+    scores: &[f32],
+    k: usize,
+    exclusions: Exclusions,
+) -> Vec<(u32, f32)> {
     let (seen, _) = data.user_items(user);
     let excluded: &[u32] = data.excluded.get(user as usize).map_or(&[], Vec::as_slice);
-    top_k(&scores, k, |item| {
+    top_k(scores, k, |item| {
         (exclusions.seen && seen.binary_search(&(item as usize)).is_ok())
             || (exclusions.bought_or_disliked && contains_sorted(excluded, item))
     })

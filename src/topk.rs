@@ -50,9 +50,14 @@ impl Best {
         if self.heap.len() < self.k {
             return true;
         }
-        self.heap
-            .peek()
-            .is_some_and(|worst| better(&(index, score), &(worst.1, worst.0)) == Ordering::Less)
+        // `better(&(index, score), worst) == Less`, spelled out: this runs once per item
+        // of the catalogue, and nearly every item fails on the score alone.
+        let Some(&Kept(worst_score, worst_index)) = self.heap.peek() else {
+            return false;
+        };
+        let key = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
+        let (score, worst_score) = (key(score), key(worst_score));
+        score > worst_score || (score == worst_score && index < worst_index)
     }
 
     /// Keeps `(index, score)`; call only after [`admits`](Self::admits) said yes.

@@ -235,15 +235,39 @@ pub(super) fn fresh_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Mean and standard deviation of a member's finite scores over the unseen items.
-pub(super) fn standardisation(scores: &[f32], is_seen: &impl Fn(u32) -> bool) -> (f64, f64) {
-    let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
-    for (i, &s) in scores.iter().enumerate() {
-        if s.is_finite() && !is_seen(i as u32) {
-            sum += f64::from(s);
-            sum2 += f64::from(s) * f64::from(s);
-            count += 1;
+/// Mean and standard deviation of a member's finite scores over the unseen items; `seen`
+/// is sorted and free of duplicates. The whole vector is summed in lanes without a
+/// membership test per item, then the (few) seen items are taken back out.
+pub(super) fn standardisation(scores: &[f32], seen: &[u32]) -> (f64, f64) {
+    const LANES: usize = 4;
+    let (mut sum, mut sum2, mut count) = ([0.0f64; LANES], [0.0f64; LANES], [0usize; LANES]);
+    let chunks = scores.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for k in 0..LANES {
+            let finite = chunk[k].is_finite();
+            let v = if finite { f64::from(chunk[k]) } else { 0.0 };
+            sum[k] += v;
+            sum2[k] += v * v;
+            count[k] += usize::from(finite);
         }
+    }
+    let (mut sum, mut sum2, mut count) = (
+        sum.iter().sum::<f64>(),
+        sum2.iter().sum::<f64>(),
+        count.iter().sum::<usize>(),
+    );
+    let finite = |i: usize| scores.get(i).copied().filter(|s| s.is_finite());
+    let tail_start = scores.len() - tail.len();
+    for v in (tail_start..scores.len()).filter_map(finite) {
+        sum += f64::from(v);
+        sum2 += f64::from(v) * f64::from(v);
+        count += 1;
+    }
+    for v in seen.iter().filter_map(|&i| finite(i as usize)) {
+        sum -= f64::from(v);
+        sum2 -= f64::from(v) * f64::from(v);
+        count -= 1;
     }
     let mean = sum / count.max(1) as f64;
     let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
@@ -265,7 +289,7 @@ pub(super) fn candidate_features(
         .scores
         .iter()
         .map(|scores| {
-            let (mean, std) = standardisation(scores, &is_seen);
+            let (mean, std) = standardisation(scores, view.seen);
             let skip = |i: u32| is_seen(i) || !scores[i as usize].is_finite();
             (mean, std, top_k(scores, top, skip))
         })
@@ -316,7 +340,7 @@ pub(super) fn features(
     let mut candidate = vec![false; n_items];
     let is_seen = |i: u32| view.seen.binary_search(&i).is_ok();
     for (m, scores) in view.scores.iter().enumerate() {
-        let (mean, std) = standardisation(scores, &is_seen);
+        let (mean, std) = standardisation(scores, view.seen);
         for (i, &s) in scores.iter().enumerate() {
             x[i * dims + 2 * m] = if std > 1e-12 && s.is_finite() {
                 ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32

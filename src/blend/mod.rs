@@ -46,7 +46,7 @@ pub struct BlendConfig {
     pub validation: f64,
     /// Top items each member contributes to a user's candidate list.
     pub candidates: usize,
-    /// Optimiser iterations (full batch).
+    /// Optimiser iterations at most (full batch; it stops once the loss has converged).
     pub iterations: usize,
     /// Adam's step size.
     pub learning_rate: f64,
@@ -386,7 +386,7 @@ impl Blend {
         view.scores
             .iter()
             .map(|member| {
-                let (mean, std) = standardisation(member, &is_seen);
+                let (mean, std) = standardisation(member, view.seen);
                 let skip = |i: u32| is_seen(i) || !member[i as usize].is_finite();
                 Summary {
                     mean,
@@ -503,34 +503,50 @@ impl Recommender for Blend {
                 cap => cap,
             };
             let users = sample_users(&split, cap, seed);
+            // Users in blocks: a factor member scores a block in one pass over its items.
+            let block = crate::recommender::user_block(n, self.members.len());
+            let (members, top) = (&self.members, self.config.candidates);
             let fold_groups: Vec<Group> = users
-                .par_iter()
-                .filter_map(|&user| {
-                    let history = history_of(&split.train, user);
-                    let seen: Vec<u32> = split
-                        .train
-                        .user_items(user)
-                        .0
+                .par_chunks(block)
+                .flat_map_iter(|users| {
+                    let blocks: Vec<Vec<f32>> = members
                         .iter()
-                        .map(|&i| i as u32)
+                        .map(|m| {
+                            let mut s = vec![0.0f32; users.len() * n];
+                            m.score_users(&split.train, users, &mut s);
+                            s
+                        })
                         .collect();
-                    let view = View {
-                        history: &history,
-                        scores: self.member_scores(|m, s| m.score_user(&split.train, user, s), n),
-                        seen: &seen,
-                    };
-                    let (candidates, rows) =
-                        candidate_features(&view, &context, self.config.candidates);
-                    let mut held: Vec<u32> = split.test[user as usize].clone();
-                    held.sort_unstable();
-                    let positive: Vec<bool> = candidates
-                        .iter()
-                        .map(|item| held.binary_search(item).is_ok())
-                        .collect();
-                    positive
-                        .iter()
-                        .any(|&p| p)
-                        .then(|| Group::from_rows(&rows, dims, positive, held.len()))
+                    let (split, context) = (&split, &context);
+                    users.iter().enumerate().filter_map(move |(j, &user)| {
+                        let history = history_of(&split.train, user);
+                        let seen: Vec<u32> = split
+                            .train
+                            .user_items(user)
+                            .0
+                            .iter()
+                            .map(|&i| i as u32)
+                            .collect();
+                        let view = View {
+                            history: &history,
+                            scores: blocks
+                                .iter()
+                                .map(|b| b[j * n..(j + 1) * n].to_vec())
+                                .collect(),
+                            seen: &seen,
+                        };
+                        let (candidates, rows) = candidate_features(&view, context, top);
+                        let mut held: Vec<u32> = split.test[user as usize].clone();
+                        held.sort_unstable();
+                        let positive: Vec<bool> = candidates
+                            .iter()
+                            .map(|item| held.binary_search(item).is_ok())
+                            .collect();
+                        positive
+                            .iter()
+                            .any(|&p| p)
+                            .then(|| Group::from_rows(&rows, dims, positive, held.len()))
+                    })
                 })
                 .collect();
             groups.extend(fold_groups);

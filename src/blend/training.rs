@@ -225,15 +225,29 @@ pub(super) fn loss_and_gradient(groups: &[Group], w: &[f64], l2: f64) -> (f64, V
     (loss / n + l2 * w.iter().map(|w| w * w).sum::<f64>(), grad)
 }
 
-/// Full-batch Adam on the listwise loss; returns the weights and the final loss.
+/// Iterations between the softmax fit's convergence checks.
+const CHECK_EVERY: usize = 10;
+/// The softmax fit stops once its loss fell by less than this share over the last
+/// `CHECK_EVERY` iterations: it only gives coordinate ascent its start.
+const CONVERGED: f64 = 1e-5;
+
+/// Full-batch Adam on the listwise loss, for at most `config.iterations` iterations or
+/// until the loss has converged; returns the weights and the final loss.
 pub(super) fn train(groups: &[Group], dims: usize, config: &BlendConfig) -> (Vec<f64>, f64) {
     let mut w = vec![0.0f64; dims];
     let (mut m, mut v) = (vec![0.0f64; dims], vec![0.0f64; dims]);
     let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
     let mut last = f64::NAN;
+    let mut checked = f64::NAN;
     for t in 1..=config.iterations.max(1) {
         let (loss, grad) = loss_and_gradient(groups, &w, config.l2);
         last = loss;
+        if t % CHECK_EVERY == 0 {
+            if checked - loss < CONVERGED * loss.abs() {
+                break;
+            }
+            checked = loss;
+        }
         for d in 0..dims {
             m[d] = b1 * m[d] + (1.0 - b1) * grad[d];
             v[d] = b2 * v[d] + (1.0 - b2) * grad[d] * grad[d];

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::metrics::{catalogue_coverage, intra_list_diversity, novelty, RankingMetrics};
-use crate::recommender::{recommend, Exclusions, Recommender};
+use crate::recommender::{top_k_for, Exclusions, Recommender};
 use crate::topk::top_k;
 
 pub mod replay;
@@ -193,32 +193,42 @@ pub fn evaluate(model: &dyn Recommender, split: &Split, k: usize) -> Report {
         }
         (allowed, position, item_at)
     });
+    // Users in blocks: a factor model scores a block in one pass over its items.
+    let n = split.train.n_items();
     let results: Vec<(RankingMetrics, Vec<u32>)> = users
-        .par_iter()
-        .map(|&user| {
-            let ranked: Vec<u32> = match &allowed {
-                None => recommend(model, &split.train, user, k, exclusions)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect(),
-                Some((allowed, position, item_at)) => {
-                    let mut scores = vec![0.0f32; split.train.n_items()];
-                    model.score_user(&split.train, user, &mut scores);
-                    // Ties are broken by a seeded random order, not by index: an id map
-                    // numbers items in order of first appearance, which favours popular
-                    // ones and would reward a model for saying nothing.
-                    let mut shuffled = vec![f32::NEG_INFINITY; scores.len()];
-                    for (item, &score) in scores.iter().enumerate() {
-                        shuffled[position[item] as usize] = score;
-                    }
-                    top_k(&shuffled, k, |p| !allowed[item_at[p as usize] as usize])
-                        .into_iter()
-                        .map(|(p, _)| item_at[p as usize])
-                        .collect()
-                }
-            };
-            let relevant: HashSet<u32> = split.test[user as usize].iter().copied().collect();
-            (RankingMetrics::of(&ranked, &relevant, k), ranked)
+        .par_chunks(crate::recommender::user_block(n, 1))
+        .flat_map_iter(|users| {
+            let mut block = vec![0.0f32; users.len() * n];
+            model.score_users(&split.train, users, &mut block);
+            users
+                .iter()
+                .zip(block.chunks_exact(n.max(1)))
+                .map(|(&user, scores)| {
+                    let ranked: Vec<u32> = match &allowed {
+                        None => top_k_for(&split.train, user, scores, k, exclusions)
+                            .into_iter()
+                            .map(|(item, _)| item)
+                            .collect(),
+                        Some((allowed, position, item_at)) => {
+                            // Ties are broken by a seeded random order, not by index: an
+                            // id map numbers items in order of first appearance, which
+                            // favours popular ones and would reward a model for saying
+                            // nothing.
+                            let mut shuffled = vec![f32::NEG_INFINITY; scores.len()];
+                            for (item, &score) in scores.iter().enumerate() {
+                                shuffled[position[item] as usize] = score;
+                            }
+                            top_k(&shuffled, k, |p| !allowed[item_at[p as usize] as usize])
+                                .into_iter()
+                                .map(|(p, _)| item_at[p as usize])
+                                .collect()
+                        }
+                    };
+                    let relevant: HashSet<u32> =
+                        split.test[user as usize].iter().copied().collect();
+                    (RankingMetrics::of(&ranked, &relevant, k), ranked)
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     let (per_user, lists): (Vec<RankingMetrics>, Vec<Vec<u32>>) = results.into_iter().unzip();

@@ -149,14 +149,17 @@ fn solve_one(
         a[r * f + c] + if r == c { config.regularization } else { 0.0 }
     });
     let mut rhs = Mat::<f32>::from_fn(f, 1, |r, _| b[r]);
-    match system.llt(Side::Lower) {
+    let solved = match system.llt(Side::Lower) {
         Ok(llt) => {
             llt.solve_in_place(rhs.as_mut());
             (0..f).map(|r| rhs[(r, 0)]).collect()
         }
         // Only reachable with a zero regularisation and degenerate factors.
         Err(_) => vec![0.0; f],
-    }
+    };
+    // A fold-in runs on a serving thread: leave its vector state clean.
+    crate::vector::clear_upper_vector_state();
+    solved
 }
 
 /// A·v for one row's system: (YᵀY + λI) v + Σ (c - 1) (y·v) y over the row's items.
@@ -276,6 +279,35 @@ impl Recommender for Als {
             Some(vector) => self.score_vector(vector, scores),
             None => self.score_history(&crate::recommender::history_of(data, user), scores),
         }
+    }
+
+    fn score_users(&self, data: &Dataset, users: &[u32], scores: &mut [f32]) {
+        let f = self.config.factors;
+        let n = self.item_factors.len() / f.max(1);
+        if users.is_empty() || f == 0 || scores.len() != users.len() * n {
+            return users
+                .iter()
+                .zip(scores.chunks_exact_mut(scores.len() / users.len().max(1)))
+                .for_each(|(&user, row)| self.score_user(data, user, row));
+        }
+        let mut block = Vec::with_capacity(users.len() * f);
+        for &user in users {
+            match crate::vector::row(&self.user_factors, f, user) {
+                Some(vector) => block.extend_from_slice(vector),
+                None => block.extend(self.fold_in(&crate::recommender::history_of(data, user))),
+            }
+        }
+        // scores (users x n) = block (users x f) · itemsᵀ (f x n); the caller runs blocks
+        // in parallel, so one block is one thread's.
+        faer::linalg::matmul::matmul(
+            MatMut::from_row_major_slice_mut(scores, users.len(), n),
+            faer::Accum::Replace,
+            MatRef::from_row_major_slice(&block, users.len(), f),
+            MatRef::from_row_major_slice(&self.item_factors, n, f).transpose(),
+            1.0f32,
+            Par::Seq,
+        );
+        crate::vector::clear_upper_vector_state();
     }
 
     fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {

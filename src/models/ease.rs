@@ -95,6 +95,7 @@ impl Recommender for Ease {
                 ))
             })?
             .inverse();
+        crate::vector::clear_upper_vector_state();
         let mut weights = vec![0.0f32; n * n];
         weights
             .par_chunks_mut(n.max(1))
