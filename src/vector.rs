@@ -57,19 +57,6 @@ pub fn factor_contributions(
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matches_the_naive_sum() {
-        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
-        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.1).collect();
-        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-3 * naive.abs().max(1.0));
-    }
-}
-
 /// Clears the upper halves of the vector registers (`vzeroupper`) after faer's kernels,
 /// which use the widest vectors the CPU has and can leave them dirty: every later SSE
 /// instruction on this thread then pays for it (measured: the blend's softmax fit 7x
@@ -80,5 +67,18 @@ pub fn clear_upper_vector_state() {
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX, which is all `_mm256_zeroupper` needs.
         unsafe { std::arch::x86_64::_mm256_zeroupper() };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_naive_sum() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.1).collect();
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - naive).abs() < 1e-3 * naive.abs().max(1.0));
     }
 }

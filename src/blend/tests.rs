@@ -518,3 +518,27 @@ fn training_ndcg_and_coordinate_ascent_match_a_full_sort() {
     assert!((ndcg - reference_ndcg(&raw, dims, &w, 10)).abs() < 1e-9);
     assert!(ndcg >= before);
 }
+
+#[test]
+fn standardisation_leaves_out_seen_and_non_finite_scores() {
+    // Odd length (a tail past the lanes), infinities, NaN, and seen items in and past it.
+    let scores: Vec<f32> = (0..23)
+        .map(|i| match i {
+            3 => f32::NEG_INFINITY,
+            8 => f32::NAN,
+            _ => ((i * 7) % 11) as f32 - 4.5,
+        })
+        .collect();
+    let seen = [0u32, 3, 9, 22, 40];
+    let kept: Vec<f64> = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| s.is_finite() && !seen.contains(&(*i as u32)))
+        .map(|(_, &s)| f64::from(s))
+        .collect();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    let std = (kept.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / kept.len() as f64).sqrt();
+    let (got_mean, got_std) = features::standardisation(&scores, &seen);
+    assert!((got_mean - mean).abs() < 1e-9, "{got_mean} vs {mean}");
+    assert!((got_std - std).abs() < 1e-9, "{got_std} vs {std}");
+}

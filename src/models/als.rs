@@ -401,6 +401,30 @@ mod tests {
     }
 
     #[test]
+    fn scoring_a_block_of_users_matches_one_at_a_time() {
+        let data = blocks();
+        let mut model = Als::new(AlsConfig {
+            factors: 9,
+            ..AlsConfig::default()
+        });
+        model.fit(&data).unwrap();
+        let n = data.n_items();
+        let users: Vec<u32> = (0..data.n_users() as u32).collect();
+        let mut block = vec![f32::NAN; users.len() * n];
+        model.score_users(&data, &users, &mut block);
+        for (&user, got) in users.iter().zip(block.chunks_exact(n)) {
+            let mut want = vec![0.0; n];
+            model.score_user(&data, user, &mut want);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                    "user {user}: {g} vs {w}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn conjugate_gradient_approaches_the_exact_solution() {
         let data = blocks();
         let exact = AlsConfig {
