@@ -157,11 +157,12 @@ impl Default for Exclusions {
 }
 
 /// How many users to score at once ([`Recommender::score_users`]) with `models` score
-/// vectors of `n_items` each held per user: up to 32, within about 16 MB of scores, so a
-/// million-item catalogue scores one user at a time.
+/// vectors of `n_items` each held per user: up to 128, within about 64 MB of scores, so
+/// a million-item catalogue scores a few users at a time. A factor model packs its item
+/// matrix once per block: small blocks spend more on packing than on products.
 pub fn user_block(n_items: usize, models: usize) -> usize {
-    const FLOATS: usize = 1 << 22;
-    (FLOATS / n_items.saturating_mul(models).max(1)).clamp(1, 32)
+    const FLOATS: usize = 1 << 24;
+    (FLOATS / n_items.saturating_mul(models).max(1)).clamp(1, 128)
 }
 
 /// The top `k` items for `user`, best first, without what `exclusions` rules out.

@@ -1,5 +1,5 @@
-//! Top-k selection over a dense score vector: partial selection (O(n) average) then a
-//! sort of the k winners. Ties go to the lower index, so results are deterministic.
+//! Top-k selection over a dense score vector: a scan against a rising bar (or a partial
+//! selection, O(n) average) then a sort of the k winners. Ties go to the lower index, so results are deterministic.
 
 use std::cmp::Ordering;
 
@@ -78,10 +78,13 @@ impl Best {
 /// The `k` best items of `scores`, best first, skipping every index for which `skip`
 /// answers true.
 ///
-/// `skip` is asked only about items that would make the list at that point, so a costly
-/// rule (a set lookup, a category test) runs for a few hundred items, not for the whole
-/// catalogue. For small `k` a bounded heap keeps the best so far (no catalogue-sized
-/// buffer); when `k` is a large share of the items, a partial selection is cheaper.
+/// `skip` is asked only about items that would make the list at that point (give or
+/// take the buffer below), so a costly rule (a set lookup, a category test) runs for a
+/// few hundred items, not for the whole catalogue. For small `k` the scan keeps a buffer
+/// of up to `2k` items; when it fills, it keeps its `k` best and the worst of those
+/// becomes the bar a later item must clear: one comparison per item, sixteen at a time
+/// (no catalogue-sized buffer). When `k` is a large share of the items, a partial
+/// selection of them all is cheaper.
 pub fn top_k(scores: &[f32], k: usize, mut skip: impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     if k == 0 {
         return Vec::new();
@@ -100,14 +103,45 @@ pub fn top_k(scores: &[f32], k: usize, mut skip: impl FnMut(u32) -> bool) -> Vec
         candidates.sort_unstable_by(better);
         return candidates;
     }
-    let mut best = Best::new(k);
-    for (index, &score) in scores.iter().enumerate() {
-        let index = index as u32;
-        if best.admits(index, score) && !skip(index) {
-            best.keep(index, score);
+    const CHUNK: usize = 16;
+    let cap = 2 * k;
+    let mut kept: Vec<(u32, f32)> = Vec::with_capacity(cap);
+    // Items come in index order, so a later item loses a tie with a kept one: past the
+    // bar means strictly above its score (a NaN is never above anything).
+    let mut bar: Option<f32> = None;
+    for (c, chunk) in scores.chunks(CHUNK).enumerate() {
+        if let Some(bar) = bar {
+            if !chunk.iter().fold(false, |any, &s| any | (s > bar)) {
+                continue;
+            }
+        }
+        for (j, &score) in chunk.iter().enumerate() {
+            if bar.is_some_and(|bar| score.is_nan() || score <= bar) {
+                continue;
+            }
+            let index = (c * CHUNK + j) as u32;
+            if skip(index) {
+                continue;
+            }
+            kept.push((index, score));
+            if kept.len() == cap {
+                kept.select_nth_unstable_by(k - 1, better);
+                kept.truncate(k);
+                let worst = kept[k - 1].1;
+                bar = Some(if worst.is_nan() {
+                    f32::NEG_INFINITY
+                } else {
+                    worst
+                });
+            }
         }
     }
-    best.into_sorted()
+    if kept.len() > k {
+        kept.select_nth_unstable_by(k - 1, better);
+        kept.truncate(k);
+    }
+    kept.sort_unstable_by(better);
+    kept
 }
 
 /// The `k` items whose `dims`-long rows of `items` (row-major) have the largest dot
@@ -193,6 +227,35 @@ mod tests {
             for (g, w) in got.iter().zip(want) {
                 assert_eq!(g.0, w.0, "k = {k}");
                 assert!(g.1 == w.1 || (g.1.is_nan() && w.1.is_nan()), "k = {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn rising_falling_and_flat_scores_match_a_full_sort() {
+        // Rising scores make every item beat the bar; flat ones tie everywhere.
+        let n = 3000u32;
+        let shapes: [Vec<f32>; 4] = [
+            (0..n).map(|i| i as f32).collect(),
+            (0..n).map(|i| -(i as f32)).collect(),
+            vec![1.0; n as usize],
+            (0..n)
+                .map(|i| if i % 3 == 0 { f32::NAN } else { (i % 7) as f32 })
+                .collect(),
+        ];
+        for scores in &shapes {
+            let mut sorted: Vec<(u32, f32)> = scores
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (i as u32, s))
+                .filter(|&(i, _)| i % 11 != 3)
+                .collect();
+            sorted.sort_by(better);
+            for k in [1, 2, 15, 16, 17, 100, 700] {
+                let got = top_k(scores, k, |i| i % 11 == 3);
+                let ids: Vec<u32> = got.iter().map(|g| g.0).collect();
+                let want: Vec<u32> = sorted[..k].iter().map(|w| w.0).collect();
+                assert_eq!(ids, want, "k = {k}, scores from {:?}", &scores[..3]);
             }
         }
     }

@@ -202,8 +202,9 @@ pub(super) struct Taste {
 /// A user as the blender sees them: each member's scores, and the history for context.
 pub(super) struct View<'a> {
     pub(super) history: &'a [(u32, f32)],
-    /// Per member, a score for every item.
-    pub(super) scores: Vec<Vec<f32>>,
+    /// Per member, a score for every item (borrowed: training reads them out of a scored
+    /// block of users).
+    pub(super) scores: Vec<&'a [f32]>,
     /// Items the user has (never candidates, left out of the standardisation).
     pub(super) seen: &'a [u32],
 }
@@ -236,42 +237,52 @@ pub(super) fn fresh_id() -> u64 {
 }
 
 /// Mean and standard deviation of a member's finite scores over the unseen items; `seen`
-/// is sorted and free of duplicates. The whole vector is summed in lanes without a
-/// membership test per item, then the (few) seen items are taken back out.
+/// is sorted and free of duplicates. The whole vector is summed without a membership test
+/// per item, then the (few) seen items are taken back out. Sums run in f32 lanes over
+/// short runs and carry in f64; each score is first moved by the first finite one, so
+/// the squares do not cancel when the spread is small next to the mean.
 pub(super) fn standardisation(scores: &[f32], seen: &[u32]) -> (f64, f64) {
-    const LANES: usize = 4;
-    let (mut sum, mut sum2, mut count) = ([0.0f64; LANES], [0.0f64; LANES], [0usize; LANES]);
-    let chunks = scores.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for k in 0..LANES {
-            let finite = chunk[k].is_finite();
-            let v = if finite { f64::from(chunk[k]) } else { 0.0 };
-            sum[k] += v;
-            sum2[k] += v * v;
-            count[k] += usize::from(finite);
+    const LANES: usize = 16;
+    const RUN: usize = 64 * LANES;
+    let shift = scores
+        .iter()
+        .copied()
+        .find(|s| s.is_finite())
+        .unwrap_or(0.0);
+    let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
+    for run in scores.chunks(RUN) {
+        let (mut s, mut s2, mut c) = ([0.0f32; LANES], [0.0f32; LANES], [0u32; LANES]);
+        let chunks = run.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for k in 0..LANES {
+                let finite = chunk[k].is_finite();
+                let d = if finite { chunk[k] - shift } else { 0.0 };
+                s[k] += d;
+                s2[k] += d * d;
+                c[k] += u32::from(finite);
+            }
         }
+        for &v in tail.iter().filter(|v| v.is_finite()) {
+            let d = v - shift;
+            s[0] += d;
+            s2[0] += d * d;
+            c[0] += 1;
+        }
+        sum += s.iter().map(|&v| f64::from(v)).sum::<f64>();
+        sum2 += s2.iter().map(|&v| f64::from(v)).sum::<f64>();
+        count += c.iter().map(|&v| v as usize).sum::<usize>();
     }
-    let (mut sum, mut sum2, mut count) = (
-        sum.iter().sum::<f64>(),
-        sum2.iter().sum::<f64>(),
-        count.iter().sum::<usize>(),
-    );
-    let finite = |i: usize| scores.get(i).copied().filter(|s| s.is_finite());
-    let tail_start = scores.len() - tail.len();
-    for v in (tail_start..scores.len()).filter_map(finite) {
-        sum += f64::from(v);
-        sum2 += f64::from(v) * f64::from(v);
-        count += 1;
-    }
-    for v in seen.iter().filter_map(|&i| finite(i as usize)) {
-        sum -= f64::from(v);
-        sum2 -= f64::from(v) * f64::from(v);
+    let finite = |i: u32| scores.get(i as usize).copied().filter(|s| s.is_finite());
+    for v in seen.iter().filter_map(|&i| finite(i)) {
+        let d = f64::from(v - shift);
+        sum -= d;
+        sum2 -= d * d;
         count -= 1;
     }
     let mean = sum / count.max(1) as f64;
     let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
-    (mean, std)
+    (f64::from(shift) + mean, std)
 }
 
 /// The blender's candidates for one user (the union of every member's top `top` unseen

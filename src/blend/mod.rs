@@ -13,8 +13,8 @@
 //!   (share of the user's history in the item's categories) and price-band closeness.
 //!
 //! A linear scorer over those features is first trained with a listwise softmax loss (the
-//! held-out items are the targets among the candidates) by full-batch Adam with a small
-//! L2 penalty. The better of that and each member alone then starts a coordinate ascent
+//! held-out items are the targets among the candidates) by Newton's method with a small
+//! L2 penalty (the loss is convex: a few full passes over the candidates reach its minimum). The better of that and each member alone then starts a coordinate ascent
 //! on validation NDCG@k itself (Metzler and Croft's listwise method), so the kept weights
 //! are never worse on validation than the best member. Then every member is refitted on
 //! all the data, and serving scores every item as the learned weights times its features.
@@ -46,9 +46,11 @@ pub struct BlendConfig {
     pub validation: f64,
     /// Top items each member contributes to a user's candidate list.
     pub candidates: usize,
-    /// Optimiser iterations at most (full batch; it stops once the loss has converged).
+    /// Newton steps of the softmax fit at most (it stops once the loss has converged,
+    /// usually within ten).
     pub iterations: usize,
-    /// Adam's step size.
+    /// Not read since the softmax fit became Newton's method (it has no step size); kept so
+    /// parameter files and saved blends written before still load.
     pub learning_rate: f64,
     /// L2 penalty on the weights.
     pub l2: f64,
@@ -235,7 +237,7 @@ impl Blend {
             let (mean, std) = (summary.mean, summary.std);
             let (w_score, w_rank) = (w[2 * m], w[2 * m + 1]);
             if std > 1e-12 {
-                for (score, &s) in scores.iter_mut().zip(member) {
+                for (score, &s) in scores.iter_mut().zip(member.iter()) {
                     if s.is_finite() {
                         *score += ((f64::from(s) - mean) / std).clamp(-10.0, 10.0) as f32 * w_score;
                     }
@@ -316,13 +318,14 @@ impl Blend {
         let (members, summaries) = match memo {
             Some(memo) => (memo.scores, memo.summaries),
             None => {
+                let owned = self.member_scores(|m, s| m.score_history(history, s), n);
                 let view = View {
                     history,
-                    scores: self.member_scores(|m, s| m.score_history(history, s), n),
+                    scores: slices(&owned),
                     seen: &seen,
                 };
                 let summaries = self.summaries(&view);
-                (view.scores, summaries)
+                (owned, summaries)
             }
         };
         let mut out: Vec<Vec<(&'static str, f32)>> = vec![Vec::new(); items.len()];
@@ -429,6 +432,11 @@ impl Blend {
     }
 }
 
+/// Each member's scores, borrowed for a [`View`].
+fn slices(owned: &[Vec<f32>]) -> Vec<&[f32]> {
+    owned.iter().map(Vec::as_slice).collect()
+}
+
 /// Seconds per named stage of a fit; a stage that recurs (one per fold) adds up.
 #[derive(Default)]
 struct Stages {
@@ -506,50 +514,52 @@ impl Recommender for Blend {
             // Users in blocks: a factor member scores a block in one pass over its items.
             let block = crate::recommender::user_block(n, self.members.len());
             let (members, top) = (&self.members, self.config.candidates);
-            let fold_groups: Vec<Group> = users
+            // Each worker keeps its blocks' buffers: fresh ones cost page faults per block.
+            let fold_groups: Vec<Vec<Group>> = users
                 .par_chunks(block)
-                .flat_map_iter(|users| {
-                    let blocks: Vec<Vec<f32>> = members
-                        .iter()
-                        .map(|m| {
-                            let mut s = vec![0.0f32; users.len() * n];
-                            m.score_users(&split.train, users, &mut s);
-                            s
-                        })
-                        .collect();
-                    let (split, context) = (&split, &context);
-                    users.iter().enumerate().filter_map(move |(j, &user)| {
-                        let history = history_of(&split.train, user);
-                        let seen: Vec<u32> = split
-                            .train
-                            .user_items(user)
-                            .0
+                .map_init(
+                    || vec![Vec::<f32>::new(); members.len()],
+                    |blocks, users| {
+                        for (m, scores) in members.iter().zip(blocks.iter_mut()) {
+                            scores.clear();
+                            scores.resize(users.len() * n, 0.0);
+                            m.score_users(&split.train, users, scores);
+                        }
+                        let blocks = &*blocks;
+                        users
                             .iter()
-                            .map(|&i| i as u32)
-                            .collect();
-                        let view = View {
-                            history: &history,
-                            scores: blocks
-                                .iter()
-                                .map(|b| b[j * n..(j + 1) * n].to_vec())
-                                .collect(),
-                            seen: &seen,
-                        };
-                        let (candidates, rows) = candidate_features(&view, context, top);
-                        let mut held: Vec<u32> = split.test[user as usize].clone();
-                        held.sort_unstable();
-                        let positive: Vec<bool> = candidates
-                            .iter()
-                            .map(|item| held.binary_search(item).is_ok())
-                            .collect();
-                        positive
-                            .iter()
-                            .any(|&p| p)
-                            .then(|| Group::from_rows(&rows, dims, positive, held.len()))
-                    })
-                })
+                            .enumerate()
+                            .filter_map(|(j, &user)| {
+                                let history = history_of(&split.train, user);
+                                let seen: Vec<u32> = split
+                                    .train
+                                    .user_items(user)
+                                    .0
+                                    .iter()
+                                    .map(|&i| i as u32)
+                                    .collect();
+                                let view = View {
+                                    history: &history,
+                                    scores: blocks.iter().map(|b| &b[j * n..(j + 1) * n]).collect(),
+                                    seen: &seen,
+                                };
+                                let (candidates, rows) = candidate_features(&view, &context, top);
+                                let mut held: Vec<u32> = split.test[user as usize].clone();
+                                held.sort_unstable();
+                                let positive: Vec<bool> = candidates
+                                    .iter()
+                                    .map(|item| held.binary_search(item).is_ok())
+                                    .collect();
+                                positive
+                                    .iter()
+                                    .any(|&p| p)
+                                    .then(|| Group::from_rows(&rows, dims, positive, held.len()))
+                            })
+                            .collect()
+                    },
+                )
                 .collect();
-            groups.extend(fold_groups);
+            groups.extend(fold_groups.into_iter().flatten());
             stages.end("candidates and features");
         }
         if groups.is_empty() {
@@ -593,13 +603,14 @@ impl Recommender for Blend {
         let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
         seen.sort_unstable();
         seen.dedup();
+        let owned = self.member_scores(|m, s| m.score_history(history, s), n);
         let view = View {
             history,
-            scores: self.member_scores(|m, s| m.score_history(history, s), n),
+            scores: slices(&owned),
             seen: &seen,
         };
         let summaries = self.blend(&view, scores);
-        if summaries.len() != view.scores.len() {
+        if summaries.len() != owned.len() {
             return;
         }
         // Explaining the list just scored (the usual next call) reads the members'
@@ -609,7 +620,7 @@ impl Recommender for Blend {
                 owner: self.id,
                 history: history.to_vec(),
                 n_items: n,
-                scores: view.scores,
+                scores: owned,
                 summaries,
             });
         });
@@ -619,9 +630,10 @@ impl Recommender for Blend {
         let n = scores.len();
         let history = history_of(data, user);
         let seen: Vec<u32> = data.user_items(user).0.iter().map(|&i| i as u32).collect();
+        let owned = self.member_scores(|m, s| m.score_user(data, user, s), n);
         let view = View {
             history: &history,
-            scores: self.member_scores(|m, s| m.score_user(data, user, s), n),
+            scores: slices(&owned),
             seen: &seen,
         };
         self.blend(&view, scores);

@@ -150,9 +150,10 @@ fn bytes_round_trip_scores_identically() {
 fn training_features(blend: &Blend, history: &[(u32, f32)]) -> (Vec<f32>, Vec<bool>) {
     let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
     seen.sort_unstable();
+    let owned = blend.member_scores(|m, s| m.score_history(history, s), 45);
     let view = View {
         history,
-        scores: blend.member_scores(|m, s| m.score_history(history, s), 45),
+        scores: owned.iter().map(Vec::as_slice).collect(),
         seen: &seen,
     };
     features(&view, &blend.context, blend.config.candidates, 45)
@@ -419,9 +420,10 @@ fn training_reads_the_candidates_rows_of_the_full_features() {
         let (x, candidate) = training_features(&blend, &history);
         let mut seen: Vec<u32> = history.iter().map(|h| h.0).collect();
         seen.sort_unstable();
+        let owned = blend.member_scores(|m, s| m.score_history(&history, s), 45);
         let view = View {
             history: &history,
-            scores: blend.member_scores(|m, s| m.score_history(&history, s), 45),
+            scores: owned.iter().map(Vec::as_slice).collect(),
             seen: &seen,
         };
         let (candidates, rows) = candidate_features(&view, &blend.context, blend.config.candidates);
@@ -501,12 +503,30 @@ fn training_ndcg_and_coordinate_ascent_match_a_full_sort() {
                 }
             })
             .collect();
+        // A trial step of the ascent: the kept scores plus one column.
+        let z: Vec<Vec<f64>> = raw
+            .iter()
+            .map(|(x, _, _)| {
+                x.chunks_exact(dims)
+                    .map(|row| row.iter().zip(&w).map(|(&x, w)| f64::from(x) * w).sum())
+                    .collect()
+            })
+            .collect();
+        let (d, step) = (trial % dims, 0.25 * (trial as f64 - 10.0));
+        let mut moved = w.clone();
+        moved[d] += step;
         for k in [1, 3, 10] {
             let fast = mean_ndcg(&groups, &w, k);
             let slow = reference_ndcg(&raw, dims, &w, k);
             assert!(
                 (fast - slow).abs() < 1e-12,
                 "k {k}, w {w:?}: {fast} vs {slow}"
+            );
+            let fast = mean_ndcg_moved(&groups, &z, d, step, k);
+            let slow = reference_ndcg(&raw, dims, &moved, k);
+            assert!(
+                (fast - slow).abs() < 1e-12,
+                "k {k}, moved {moved:?}: {fast} vs {slow}"
             );
         }
     }
@@ -541,4 +561,118 @@ fn standardisation_leaves_out_seen_and_non_finite_scores() {
     let (got_mean, got_std) = features::standardisation(&scores, &seen);
     assert!((got_mean - mean).abs() < 1e-9, "{got_mean} vs {mean}");
     assert!((got_std - std).abs() < 1e-9, "{got_std} vs {std}");
+    // A catalogue-sized vector with a spread small next to its mean: no cancellation.
+    let scores: Vec<f32> = (0..50_001u32)
+        .map(|i| 1000.0 + ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
+    let seen = [5u32, 17, 40_000];
+    let kept: Vec<f64> = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !seen.contains(&(*i as u32)))
+        .map(|(_, &s)| f64::from(s))
+        .collect();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    let std = (kept.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / kept.len() as f64).sqrt();
+    let (got_mean, got_std) = features::standardisation(&scores, &seen);
+    assert!((got_mean - mean).abs() < 1e-5 * std, "{got_mean} vs {mean}");
+    assert!((got_std - std).abs() < 1e-5 * std, "{got_std} vs {std}");
+}
+
+/// The listwise softmax loss plus L2, straight from row-major features: the reference
+/// the Newton fit's derivatives are checked against.
+fn reference_loss(raw: &[(Vec<f32>, Vec<bool>, usize)], dims: usize, w: &[f64], l2: f64) -> f64 {
+    let total: f64 = raw
+        .iter()
+        .map(|(x, positive, _)| {
+            let z: Vec<f64> = x
+                .chunks_exact(dims)
+                .map(|row| row.iter().zip(w).map(|(&x, w)| f64::from(x) * w).sum())
+                .collect();
+            let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let log_total = z.iter().map(|v| (v - max).exp()).sum::<f64>().ln() + max;
+            let n_pos = positive.iter().filter(|&&p| p).count() as f64;
+            z.iter()
+                .zip(positive)
+                .filter(|(_, &p)| p)
+                .map(|(v, _)| (log_total - v) / n_pos)
+                .sum::<f64>()
+        })
+        .sum();
+    total / raw.len() as f64 + l2 * w.iter().map(|w| w * w).sum::<f64>()
+}
+
+#[test]
+fn the_softmax_fit_has_exact_derivatives_and_ends_at_the_minimum() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let dims = 4;
+    let raw: Vec<(Vec<f32>, Vec<bool>, usize)> = (0..150)
+        .map(|_| {
+            let rows = rng.gen_range(2..40);
+            let x: Vec<f32> = (0..rows * dims).map(|_| rng.gen_range(-2.0..2.0)).collect();
+            let mut positive: Vec<bool> = (0..rows).map(|_| rng.gen_bool(0.1)).collect();
+            // Positives lean on the first feature, so the optimum is away from zero.
+            let best = (0..rows)
+                .max_by(|&a, &b| x[a * dims].total_cmp(&x[b * dims]))
+                .unwrap();
+            positive[best] = true;
+            (x, positive, 1)
+        })
+        .collect();
+    let groups: Vec<Group> = raw
+        .iter()
+        .map(|(x, p, r)| Group::from_rows(x, dims, p.clone(), *r))
+        .collect();
+    let l2 = 1e-3;
+    let h = 1e-4;
+    for _ in 0..5 {
+        let w: Vec<f64> = (0..dims).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let (loss, grad, hess) = loss_and_derivatives(&groups, &w, l2);
+        assert!((loss - reference_loss(&raw, dims, &w, l2)).abs() < 1e-9);
+        let at = |moves: &[(usize, f64)]| {
+            let mut v = w.clone();
+            for &(d, by) in moves {
+                v[d] += by;
+            }
+            reference_loss(&raw, dims, &v, l2)
+        };
+        for d in 0..dims {
+            let numeric = (at(&[(d, h)]) - at(&[(d, -h)])) / (2.0 * h);
+            assert!(
+                (grad[d] - numeric).abs() < 1e-6,
+                "gradient {d}: {} vs {numeric}",
+                grad[d]
+            );
+            for e in 0..dims {
+                let numeric =
+                    (at(&[(d, h), (e, h)]) - at(&[(d, h), (e, -h)]) - at(&[(d, -h), (e, h)])
+                        + at(&[(d, -h), (e, -h)]))
+                        / (4.0 * h * h);
+                let exact = hess[d * dims + e];
+                assert!(
+                    (exact - numeric).abs() < 1e-4,
+                    "hessian {d},{e}: {exact} vs {numeric}"
+                );
+            }
+        }
+    }
+    let config = BlendConfig {
+        l2,
+        ..BlendConfig::default()
+    };
+    let (w, loss) = train(&groups, dims, &config);
+    let (at_w, grad, _) = loss_and_derivatives(&groups, &w, l2);
+    assert!((loss - at_w).abs() < 1e-12);
+    // The minimum of a convex loss: no gradient left, and no nearby point lower.
+    let norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+    assert!(norm < 1e-6, "gradient norm {norm} at {w:?}");
+    assert!(w[0] > 0.5, "the informative feature's weight {w:?}");
+    for d in 0..dims {
+        for by in [-1e-2, 1e-2] {
+            let mut v = w.clone();
+            v[d] += by;
+            assert!(reference_loss(&raw, dims, &v, l2) > loss);
+        }
+    }
 }
