@@ -95,6 +95,7 @@ pub const MODELS: [ModelInfo; 13] = [
     },
     ModelInfo {
         quick: true,
+        blend_member: true,
         ..info("session-knn", "Session-kNN (recent clicks)")
     },
     info("neumf", "NeuMF (neural)"),
@@ -477,7 +478,8 @@ mod tests {
                     "user-knn",
                     "als",
                     "bpr",
-                    "content"
+                    "content",
+                    "session-knn"
                 ]
                 .map(|m| toml::Value::String(m.into()))
                 .to_vec()

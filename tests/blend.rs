@@ -10,7 +10,7 @@ use curio::blend::{Blend, BlendConfig};
 use curio::eval::{evaluate, stratified_split, Report};
 use curio::models::{
     Als, AlsConfig, Bpr, BprConfig, Content, ContentConfig, Ease, EaseConfig, ItemKnn,
-    ItemKnnConfig, Popularity, UserKnn, UserKnnConfig,
+    ItemKnnConfig, Popularity, SessionKnn, SessionKnnConfig, UserKnn, UserKnnConfig,
 };
 use curio::Recommender;
 
@@ -24,6 +24,7 @@ fn members() -> Vec<Box<dyn Recommender>> {
         Box::new(Als::new(AlsConfig::default())),
         Box::new(Bpr::new(BprConfig::default())),
         Box::new(Content::new(ContentConfig::default())),
+        Box::new(SessionKnn::new(SessionKnnConfig::default())),
     ]
 }
 
