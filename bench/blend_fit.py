@@ -98,7 +98,7 @@ def main():
     finally:
         os.unlink(params)
     print()
-    print("| binary | members' fits s | blend fit s | ratio | blend's own work s | NDCG@10 |")
+    print("| binary | members' fits s | blend fit s | ratio (median of the runs') | blend's own work s | NDCG@10 |")
     print("| --- | --- | --- | --- | --- | --- |")
     for b, rs in results.items():
         med = lambda key: statistics.median(r[key] for r in rs)

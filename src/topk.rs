@@ -1,9 +1,11 @@
 //! Top-k selection over a dense score vector: a scan against a rising bar (or a partial
-//! selection, O(n) average) then a sort of the k winners. Ties go to the lower index, so results are deterministic.
+//! selection, O(n) average) then a sort of the k winners. Ties go to the lower index, so
+//! results are deterministic.
 
 use std::cmp::Ordering;
 
-/// Orders (index, score) pairs best first: higher score, then lower index. NaN ranks last.
+/// Orders (index, score) pairs best first: higher score, then lower index. NaN ranks as
+/// -inf (below every finite score).
 fn better(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
     let key = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
     key(b.1)

@@ -237,18 +237,43 @@ pub(super) fn fresh_id() -> u64 {
 }
 
 /// Mean and standard deviation of a member's finite scores over the unseen items; `seen`
-/// is sorted and free of duplicates. The whole vector is summed without a membership test
-/// per item, then the (few) seen items are taken back out. Sums run in f32 lanes over
-/// short runs and carry in f64; each score is first moved by the first finite one, so
-/// the squares do not cancel when the spread is small next to the mean.
+/// is sorted. The stretches between seen items are summed whole (no membership test per
+/// item, nothing taken back out). Two passes: the mean, then the squared deviations from
+/// it (so they cannot cancel, whatever the mean). Each pass sums in f32 lanes over short
+/// runs carried in f64, and redoes a run in f64 if a lane overflowed.
 pub(super) fn standardisation(scores: &[f32], seen: &[u32]) -> (f64, f64) {
+    let total = |shift: f32| {
+        unseen_stretches(scores, seen)
+            .map(|stretch| deviation_sums(stretch, shift))
+            .fold((0.0, 0.0, 0), |(a, b, c), (x, y, z)| (a + x, b + y, c + z))
+    };
+    let (sum, _, count) = total(0.0);
+    let n = count.max(1) as f64;
+    let mean = (sum / n) as f32;
+    // Deviations from the f32 mean; their own mean (nearly 0) corrects its rounding.
+    let (sum_d, sum_d2, _) = total(mean);
+    let mean_d = sum_d / n;
+    let std = (sum_d2 / n - mean_d * mean_d).max(0.0).sqrt();
+    (f64::from(mean) + mean_d, std)
+}
+
+/// The stretches of `scores` between the sorted indices `seen`.
+fn unseen_stretches<'a>(scores: &'a [f32], seen: &'a [u32]) -> impl Iterator<Item = &'a [f32]> {
+    let mut start = 0usize;
+    seen.iter()
+        .map(|&i| (i as usize).min(scores.len()))
+        .chain(std::iter::once(scores.len()))
+        .map(move |end| {
+            let stretch = &scores[start.min(end)..end];
+            start = start.max(end + 1);
+            stretch
+        })
+}
+
+/// Σ (s - shift), Σ (s - shift)² and the count over the finite scores.
+fn deviation_sums(scores: &[f32], shift: f32) -> (f64, f64, usize) {
     const LANES: usize = 16;
     const RUN: usize = 64 * LANES;
-    let shift = scores
-        .iter()
-        .copied()
-        .find(|s| s.is_finite())
-        .unwrap_or(0.0);
     let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
     for run in scores.chunks(RUN) {
         let (mut s, mut s2, mut c) = ([0.0f32; LANES], [0.0f32; LANES], [0u32; LANES]);
@@ -269,20 +294,21 @@ pub(super) fn standardisation(scores: &[f32], seen: &[u32]) -> (f64, f64) {
             s2[0] += d * d;
             c[0] += 1;
         }
-        sum += s.iter().map(|&v| f64::from(v)).sum::<f64>();
-        sum2 += s2.iter().map(|&v| f64::from(v)).sum::<f64>();
+        let (run_sum, run_sum2): (f32, f32) = (s.iter().sum(), s2.iter().sum());
+        if !(run_sum.is_finite() && run_sum2.is_finite()) {
+            // A lane overflowed (scores near f32's range): this run in f64.
+            for v in run.iter().filter(|v| v.is_finite()) {
+                let d = f64::from(*v) - f64::from(shift);
+                sum += d;
+                sum2 += d * d;
+            }
+        } else {
+            sum += s.iter().map(|&v| f64::from(v)).sum::<f64>();
+            sum2 += s2.iter().map(|&v| f64::from(v)).sum::<f64>();
+        }
         count += c.iter().map(|&v| v as usize).sum::<usize>();
     }
-    let finite = |i: u32| scores.get(i as usize).copied().filter(|s| s.is_finite());
-    for v in seen.iter().filter_map(|&i| finite(i)) {
-        let d = f64::from(v - shift);
-        sum -= d;
-        sum2 -= d * d;
-        count -= 1;
-    }
-    let mean = sum / count.max(1) as f64;
-    let std = (sum2 / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
-    (f64::from(shift) + mean, std)
+    (sum, sum2, count)
 }
 
 /// The blender's candidates for one user (the union of every member's top `top` unseen

@@ -281,34 +281,43 @@ pub(super) fn loss_and_derivatives(
     (loss, grad, hess)
 }
 
-/// The Newton step `-H⁻¹ g` (None when the Hessian is not positive definite).
-fn newton_step(hess: &[f64], grad: &[f64]) -> Option<Vec<f64>> {
+/// The Newton step `-H⁻¹ g`. A Hessian that is not positive definite (no L2 penalty and a
+/// feature that is zero on every row, such as price band on data without prices) gets a
+/// small ridge; if even that fails, the step is the steepest descent `-g`.
+fn newton_step(hess: &[f64], grad: &[f64]) -> Vec<f64> {
     use faer::prelude::Solve;
     let dims = grad.len();
-    let h = faer::Mat::<f64>::from_fn(dims, dims, |r, c| hess[r * dims + c]);
-    let mut rhs = faer::Mat::<f64>::from_fn(dims, 1, |r, _| -grad[r]);
-    let step = h.llt(faer::Side::Lower).ok().map(|llt| {
-        llt.solve_in_place(rhs.as_mut());
-        (0..dims).map(|r| rhs[(r, 0)]).collect()
-    });
+    let scale = (0..dims)
+        .map(|d| hess[d * dims + d].abs())
+        .fold(0.0, f64::max);
+    let mut step = None;
+    for ridge in [0.0, 1e-9 * scale.max(1e-12)] {
+        let h = faer::Mat::<f64>::from_fn(dims, dims, |r, c| {
+            hess[r * dims + c] + if r == c { ridge } else { 0.0 }
+        });
+        if let Ok(llt) = h.llt(faer::Side::Lower) {
+            let mut rhs = faer::Mat::<f64>::from_fn(dims, 1, |r, _| -grad[r]);
+            llt.solve_in_place(rhs.as_mut());
+            step = Some((0..dims).map(|r| rhs[(r, 0)]).collect());
+            break;
+        }
+    }
     crate::vector::clear_upper_vector_state();
-    step
+    step.unwrap_or_else(|| grad.iter().map(|g| -g).collect())
 }
 
 /// The softmax fit stops once half the Newton decrement (the loss the next step is
 /// expected to save) is below this share of the loss.
 const CONVERGED: f64 = 1e-14;
 
-/// Newton's method with a backtracking line search on the listwise loss (convex, with
-/// its L2 penalty strictly so), for at most `config.iterations` steps or until converged;
+/// Newton's method with a backtracking line search on the listwise loss (convex; with an
+/// L2 penalty, strictly so), for at most `config.iterations` steps or until converged;
 /// returns the weights and the final loss.
 pub(super) fn train(groups: &[Group], dims: usize, config: &BlendConfig) -> (Vec<f64>, f64) {
     let mut w = vec![0.0f64; dims];
     let (mut loss, mut grad, mut hess) = loss_and_derivatives(groups, &w, config.l2);
     for _ in 0..config.iterations.max(1) {
-        let Some(step) = newton_step(&hess, &grad) else {
-            break;
-        };
+        let step = newton_step(&hess, &grad);
         // -gᵀΔ: the Newton decrement, squared.
         let decrement: f64 = -grad.iter().zip(&step).map(|(g, s)| g * s).sum::<f64>();
         if !(decrement.is_finite() && decrement / 2.0 > CONVERGED * loss.abs().max(1e-12)) {
